@@ -1,0 +1,238 @@
+"""Run configuration: a flat YAML recipe, ``key.sub=value`` overrides, and a schema that rejects mistakes.
+
+A recipe has six sections (task, model, data, optim, scheduler, trainer). ``model.args`` and ``data.args`` are
+passed to the registered builder and loader, and are checked against their signatures when the run starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import yaml
+
+from zoo.errors import ConfigError
+
+
+@dataclass
+class ModelConfig:
+    name: str = ""
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DataConfig:
+    dataset: str = ""
+    args: dict[str, Any] = field(default_factory=dict)
+    batch_size: int = 64
+    eval_batch_size: int | None = None  # defaults to batch_size
+    num_workers: int = 0
+
+
+@dataclass
+class OptimConfig:
+    name: Literal["adamw", "sgd"] = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.9  # sgd only
+    nesterov: bool = False  # sgd only
+    betas: tuple[float, float] = (0.9, 0.999)  # adamw only
+
+
+@dataclass
+class SchedulerConfig:
+    name: Literal["constant", "cosine", "linear", "step", "onecycle"] = "cosine"
+    warmup_steps: int = 0
+    warmup_fraction: float = 0.0  # of all optimizer steps; used when warmup_steps is 0
+    min_lr_ratio: float = 0.0  # cosine and linear end at lr * min_lr_ratio
+    step_every: int = 0  # step: decay every this many optimizer steps (0: a third of the run)
+    gamma: float = 0.1  # step: decay factor
+
+
+@dataclass
+class EarlyStoppingConfig:
+    patience: int = 0  # evaluations without improvement before stopping; 0 turns it off
+    min_delta: float = 0.0
+
+
+@dataclass
+class EmaConfig:
+    decay: float = 0.0  # 0 turns EMA off; typical values 0.99 to 0.9999
+    warmup: bool = True  # ramp the decay up over the first steps, as timm does
+
+
+@dataclass
+class TrainerConfig:
+    epochs: int = 10
+    max_steps: int = 0  # optimizer steps; 0 means epochs decide
+    device: str = "auto"  # auto, cpu, cuda, cuda:N
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    accumulate: int = 1  # micro-batches per optimizer step
+    clip_grad_norm: float = 0.0  # 0 turns clipping off
+    seed: int = 0
+    eval_every: int = 0  # optimizer steps between evaluations; 0: at the end of every epoch
+    checkpoint_every: int = 0  # optimizer steps between extra checkpoints; 0: only at evaluations
+    keep_checkpoints: int = 2  # step checkpoints kept besides best
+    log_every: int = 20  # optimizer steps between log records
+    monitor: str = ""  # validation metric that picks "best"; empty: the task's default
+    monitor_mode: Literal["", "max", "min"] = ""
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    ema: EmaConfig = field(default_factory=EmaConfig)
+    progress: bool = True
+    tensorboard: bool = True  # writes event files when tensorboard is installed
+
+
+@dataclass
+class RunConfig:
+    task: str = ""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(dataclasses.asdict(self))
+
+
+def _plain(value: Any) -> Any:
+    """Tuples become lists so that the YAML and JSON we write read back into the same config."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {str(path)!r} does not exist")
+    with path.open() as handle:
+        data = yaml.safe_load(handle) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of sections (task, model, data, ...), not {type(data).__name__}")
+    return data
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"trainer.epochs=3"`` -> (["trainer", "epochs"], 3), values parsed as YAML scalars or lists."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {text!r} must look like key.sub=value, e.g. trainer.epochs=3")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Set each ``key.sub=value`` into a nested dict; the schema check happens in :func:`from_dict`."""
+    for text in overrides:
+        path, value = parse_override(text)
+        node = data
+        for part in path[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise ConfigError(f"cannot set {'.'.join(path)!r}: {part!r} is a value, not a section")
+            node = child
+        node[path[-1]] = value
+    return data
+
+
+def from_dict(data: dict[str, Any]) -> RunConfig:
+    return _build(RunConfig, data, "")
+
+
+def _build(cls: type, data: Any, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix.rstrip('.') or 'config'} must be a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = [key for key in data if key not in fields]
+    if unknown:
+        from zoo.errors import UnknownNameError
+
+        where = f"in section {prefix.rstrip('.')!r}" if prefix else "at the top level of the config"
+        raise ConfigError(str(UnknownNameError("config key", prefix + str(unknown[0]), [prefix + k for k in fields], where)))
+    values = {}
+    for name, value in data.items():
+        values[name] = _coerce(hints[name], value, prefix + name)
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, key: str) -> Any:
+    origin = get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value if value is not None else {}, key + ".")
+    if origin in (types.UnionType, typing.Union):
+        options = get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in options:
+            if option is type(None):
+                continue
+            try:
+                return _coerce(option, value, key)
+            except ConfigError as error:
+                errors.append(str(error))
+        raise ConfigError(errors[0])
+    if origin is Literal:
+        choices = get_args(hint)
+        if value not in choices:
+            raise ConfigError(f"{key} must be one of {', '.join(repr(c) for c in choices)}, got {value!r}")
+        return value
+    if origin is dict or hint is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} must be a mapping of names to values, got {value!r}")
+        return dict(value)
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key} must be a list, got {value!r}")
+        item_types = get_args(hint)
+        if origin is tuple and item_types and item_types[-1] is not Ellipsis:
+            if len(value) != len(item_types):
+                raise ConfigError(f"{key} must have {len(item_types)} items, got {len(value)}")
+            return tuple(_coerce(t, v, f"{key}[{i}]") for i, (t, v) in enumerate(zip(item_types, value)))
+        item = item_types[0] if item_types else Any
+        return origin(_coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value))
+    if hint is Any:
+        return value
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key} must be true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"{key} must be an integer, got {value!r}")
+    if hint is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)  # YAML reads "1e-3" as a string
+            except ValueError:
+                pass
+        raise ConfigError(f"{key} must be a number, got {value!r}")
+    if hint is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"{key} must be a string, got {value!r}")
+    raise TypeError(f"unsupported config type {hint!r} for {key}")
+
+
+def save_yaml(config: RunConfig, path: Path) -> None:
+    from zoo.io import atomic_write_text
+
+    atomic_write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False))

@@ -1,0 +1,43 @@
+"""Errors a user can act on: each names the problem and the fix."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class ZooError(Exception):
+    """Base class for errors whose message is meant for the user, not a traceback."""
+
+
+class UnknownNameError(ZooError, KeyError):
+    """A task, model, dataset, recipe or option name that does not exist."""
+
+    def __init__(self, kind: str, name: str, valid: Iterable[str], where: str = ""):
+        self.kind, self.name, self.valid = kind, name, sorted(valid)
+        close = difflib.get_close_matches(name, self.valid, n=3, cutoff=0.5)
+        place = f" {where}" if where else ""
+        message = f"unknown {kind} {name!r}{place}."
+        if close:
+            message += f" Did you mean {', '.join(repr(c) for c in close)}?"
+        message += f" Valid {kind}s: {', '.join(self.valid) or '(none)'}."
+        super().__init__(message)
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0])
+
+
+class ConfigError(ZooError, ValueError):
+    """A recipe or command-line override that does not fit the schema."""
+
+
+class DatasetNotFoundError(ZooError, FileNotFoundError):
+    """Dataset files are absent and cannot be downloaded; the message says where they go."""
+
+
+class NonFiniteLossError(ZooError, FloatingPointError):
+    """Training produced a NaN or infinite loss."""
+
+
+class CheckpointError(ZooError, ValueError):
+    """A checkpoint is missing, incomplete or does not fit the model."""
