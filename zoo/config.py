@@ -1,6 +1,6 @@
 """Run configuration: a flat YAML recipe, ``key.sub=value`` overrides, and a schema that rejects mistakes.
 
-A recipe has six sections (task, model, data, optim, scheduler, trainer). ``model.args`` and ``data.args`` are
+A recipe has seven sections (task, model, data, task_args, optim, scheduler, trainer). ``model.args`` and ``data.args`` are
 passed to the registered builder and loader, and are checked against their signatures when the run starts.
 """
 
@@ -91,6 +91,7 @@ class RunConfig:
     task: str = ""
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    task_args: dict[str, Any] = field(default_factory=dict)  # options of the task itself, checked by the task
     optim: OptimConfig = field(default_factory=OptimConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import gzip
+import os
+import random
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
+import torch
+from PIL import Image
 from torch.utils.data import Dataset
+from torchvision import datasets as tv_datasets
+from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
+from torchvision.datasets.mnist import read_image_file, read_label_file
+from torchvision.transforms.v2 import functional as tv_functional
+
+from zoo.errors import ConfigError, DatasetNotFoundError, ZooError
+from zoo.paths import data_dir
 
 
 @dataclass
@@ -20,3 +35,347 @@ class ImageSplit:
     image_size: int
     mean: tuple[float, ...]
     std: tuple[float, ...]
+
+
+SPLITS = ("train", "val")
+_SPLIT_ALIASES = {"train": "train", "val": "val", "test": "val"}
+
+# Per-channel normalisation constants of each training set, as commonly published.
+_STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
+    "mnist": ((0.1307,), (0.3081,)),
+    "fashion_mnist": ((0.2860,), (0.3530,)),
+}
+
+_DOWNLOAD_HINT = "or set data.args.download=true to download them"
+_FOLDER_LAYOUT = (
+    "Expected layout: root/<class>/<image>.png (one subfolder per class, named after it), "
+    "or root/train/<class>/<image>.png and root/val/<class>/<image>.png for fixed splits; "
+    f"image files end in {', '.join(IMG_EXTENSIONS)}."
+)
+
+
+class TensorImageDataset(Dataset):
+    """Images held in one uint8 tensor, so items need no decoding and batches stack without copies of PIL images."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor):
+        if images.dtype != torch.uint8 or images.ndim != 4:
+            raise ValueError(f"images must be a uint8 tensor (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
+        if labels.ndim != 1 or len(labels) != len(images):
+            raise ValueError(f"labels must be a tensor (N,) with N={len(images)}, got shape {tuple(labels.shape)}")
+        self.images = images
+        self.labels = labels.to(torch.int64)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.images[index], int(self.labels[index])
+
+
+class ImageFileDataset(Dataset):
+    """Image files decoded on access to a fixed channel count and size, so a folder of mixed images batches."""
+
+    def __init__(self, samples: list[tuple[str, int]], image_size: int, channels: int):
+        self.samples = samples
+        self.image_size = image_size
+        self.channels = channels
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        path, label = self.samples[index]
+        image = read_image(path, self.channels)
+        if tuple(image.shape[-2:]) != (self.image_size, self.image_size):
+            image = tv_functional.resize(image, [self.image_size, self.image_size], antialias=True)
+        return image, label
+
+
+def read_image(path: str | Path, channels: int) -> torch.Tensor:
+    """Decode an image file to uint8 (channels, H, W); grey and RGB are converted and alpha dropped.
+
+    PIL rather than torchvision.io: it reads every ImageFolder extension, and torchvision 0.29 deprecates its decoders.
+    """
+    try:
+        with Image.open(path) as image:
+            array = np.array(image.convert("L" if channels == 1 else "RGB"))
+    except OSError as error:
+        raise ZooError(f"{path} is not a readable image: {error}") from error
+    tensor = torch.from_numpy(array)
+    return tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1).contiguous()
+
+
+def canonical_split(split: str, dataset: str) -> str:
+    """``train`` or ``val``; ``test`` names the upstream test set, which is the zoo's ``val``."""
+    if split not in _SPLIT_ALIASES:
+        raise ConfigError(
+            f"unknown split {split!r} for dataset {dataset!r}. Valid splits: {', '.join(SPLITS)} "
+            "('test' is accepted as an alias of 'val')."
+        )
+    return _SPLIT_ALIASES[split]
+
+
+def _default_root(root: str | os.PathLike | None, name: str) -> Path:
+    return Path(root).expanduser() if root is not None else data_dir() / name
+
+
+def _image_split(name: str, dataset: Dataset, classes: list[str], image_size: int) -> ImageSplit:
+    mean, std = _STATS[name]
+    return ImageSplit(dataset, list(classes), len(mean), image_size, mean, std)
+
+
+# CIFAR-10 / CIFAR-100: python pickle batches inside cifar-10-batches-py/ or cifar-100-python/.
+
+
+def cifar10(split: str, root: str | None = None, download: bool = False) -> ImageSplit:
+    """CIFAR-10 (32x32 RGB, 10 classes) from the upstream python batches; ``val`` is the upstream test set."""
+    return _cifar(tv_datasets.CIFAR10, "cifar10", split, root, download)
+
+
+def cifar100(split: str, root: str | None = None, download: bool = False) -> ImageSplit:
+    """CIFAR-100 (32x32 RGB, 100 fine classes) from the upstream python files; ``val`` is the upstream test set."""
+    return _cifar(tv_datasets.CIFAR100, "cifar100", split, root, download)
+
+
+def _cifar(
+    cls: type[tv_datasets.CIFAR10], name: str, split: str, root: str | None, download: bool
+) -> ImageSplit:
+    train = canonical_split(split, name) == "train"
+    folder = _default_root(root, name)
+    if _cifar_missing(cls, folder) and not download:
+        raise DatasetNotFoundError(_cifar_not_found_message(cls, name, folder))
+    try:
+        ds = cls(str(folder), train=train, download=download)
+    except (OSError, RuntimeError) as error:
+        if _cifar_missing(cls, folder):
+            message = _cifar_not_found_message(cls, name, folder)
+            raise DatasetNotFoundError(f"{message} Download failed: {error}") from error
+        raise DatasetNotFoundError(_cifar_corrupt_message(cls, name, folder, error)) from error
+    images = torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous()
+    labels = torch.as_tensor(ds.targets, dtype=torch.int64)
+    return _image_split(name, TensorImageDataset(images, labels), ds.classes, 32)
+
+
+def _cifar_files(cls: type[tv_datasets.CIFAR10]) -> list[str]:
+    """Every file torchvision requires, whichever split is asked for: it checks all of them."""
+    return [file for file, _ in cls.train_list + cls.test_list] + [cls.meta["filename"]]
+
+
+def _cifar_missing(cls: type[tv_datasets.CIFAR10], folder: Path) -> list[str]:
+    return [file for file in _cifar_files(cls) if not (folder / cls.base_folder / file).is_file()]
+
+
+def _cifar_not_found_message(cls: type[tv_datasets.CIFAR10], name: str, folder: Path) -> str:
+    directory = folder / cls.base_folder
+    missing = _cifar_missing(cls, folder)
+    return (
+        f"{name} files not found: {directory} must hold {', '.join(_cifar_files(cls))} "
+        f"(missing: {', '.join(missing)}). Download {cls.url} and extract it into {folder} "
+        f"(the archive {cls.filename} unpacks to {cls.base_folder}/), {_DOWNLOAD_HINT}."
+    )
+
+
+def _cifar_corrupt_message(cls: type[tv_datasets.CIFAR10], name: str, folder: Path, error: Exception) -> str:
+    directory = folder / cls.base_folder
+    return (
+        f"{name} files in {directory} are present but torchvision rejected them ({error}): they do not match the "
+        f"upstream checksums. Delete {directory} and extract a fresh copy of {cls.url} into {folder}, "
+        f"{_DOWNLOAD_HINT}."
+    )
+
+
+# MNIST / Fashion-MNIST: idx files in <root>/<MNIST|FashionMNIST>/raw/, plain or gzip-compressed.
+
+
+def mnist(split: str, root: str | None = None, download: bool = False) -> ImageSplit:
+    """MNIST digits (28x28 grey, 10 classes) from the upstream idx files; ``val`` is the upstream test set."""
+    return _mnist(tv_datasets.MNIST, "mnist", split, root, download)
+
+
+def fashion_mnist(split: str, root: str | None = None, download: bool = False) -> ImageSplit:
+    """Fashion-MNIST (28x28 grey, 10 classes) from the upstream idx files; ``val`` is the upstream test set."""
+    return _mnist(tv_datasets.FashionMNIST, "fashion_mnist", split, root, download)
+
+
+def _mnist(cls: type[tv_datasets.MNIST], name: str, split: str, root: str | None, download: bool) -> ImageSplit:
+    """Reads only the asked split's two files, so a folder holding just the test files serves ``val``."""
+    train = canonical_split(split, name) == "train"
+    folder = _default_root(root, name)
+    raw = folder / cls.__name__ / "raw"
+    archives = _mnist_archives(cls, train)
+    if download and _mnist_missing(raw, archives):
+        _mnist_download(cls, name, folder, raw, archives, train)
+    if _mnist_missing(raw, archives):
+        raise DatasetNotFoundError(_mnist_not_found_message(cls, name, raw, archives))
+    image_file, label_file = (_decompressed(raw, archive) for archive in archives)
+    images, labels = _read_idx(name, image_file, label_file)
+    return _image_split(name, TensorImageDataset(images.unsqueeze(1), labels), list(cls.classes), 28)
+
+
+def _mnist_archives(cls: type[tv_datasets.MNIST], train: bool) -> list[str]:
+    """The split's upstream file names (images first, then labels), as torchvision lists them."""
+    prefix = "train-" if train else "t10k-"
+    names = [file for file, _ in cls.resources if file.startswith(prefix)]
+    return sorted(names, key=lambda file: "labels" in file)
+
+
+def _plain_name(archive: str) -> str:
+    return archive[: -len(".gz")] if archive.endswith(".gz") else archive
+
+
+def _mnist_missing(raw: Path, archives: list[str]) -> list[str]:
+    return [a for a in archives if not (raw / _plain_name(a)).is_file() and not (raw / a).is_file()]
+
+
+def _mnist_download(
+    cls: type[tv_datasets.MNIST], name: str, folder: Path, raw: Path, archives: list[str], train: bool
+) -> None:
+    try:
+        cls(str(folder), train=train, download=True)
+    except (OSError, RuntimeError) as error:
+        message = _mnist_not_found_message(cls, name, raw, archives)
+        raise DatasetNotFoundError(f"{message} Download failed: {error}") from error
+
+
+def _mnist_not_found_message(cls: type[tv_datasets.MNIST], name: str, raw: Path, archives: list[str]) -> str:
+    mirror, *others = cls.mirrors
+    urls = ", ".join(f"{mirror}{archive}" for archive in archives)
+    alternatives = f" (mirrors: {', '.join(others)})" if others else ""
+    return (
+        f"{name} files not found: {raw} must hold {' and '.join(archives)} (gzip-compressed as downloaded, "
+        f"or uncompressed as {' and '.join(_plain_name(a) for a in archives)}; "
+        f"missing: {', '.join(_mnist_missing(raw, archives))}). "
+        f"Download them from {urls}{alternatives} into {raw}, {_DOWNLOAD_HINT}."
+    )
+
+
+def _decompressed(raw: Path, archive: str) -> Path:
+    """The plain idx file torchvision reads, unpacked once beside its ``.gz`` as torchvision's download does."""
+    plain = raw / _plain_name(archive)
+    if plain.is_file():
+        return plain
+    partial = plain.with_name(f".{plain.name}.partial")
+    try:
+        with gzip.open(raw / archive, "rb") as source, open(partial, "wb") as target:
+            shutil.copyfileobj(source, target)
+        os.replace(partial, plain)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise DatasetNotFoundError(
+            f"cannot unpack {raw / archive} to {plain} ({error}). Unpack it there yourself (gunzip -k), "
+            f"or put the dataset in a writable directory."
+        ) from error
+    return plain
+
+
+def _read_idx(name: str, image_file: Path, label_file: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    try:
+        images = read_image_file(str(image_file))
+        labels = read_label_file(str(label_file))
+    except (AssertionError, KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise DatasetNotFoundError(
+            f"{name}: {image_file} or {label_file} is not a valid idx file ({error!r}); download it again."
+        ) from error
+    if len(images) != len(labels):
+        raise DatasetNotFoundError(
+            f"{name}: {image_file} holds {len(images)} images but {label_file} holds {len(labels)} labels; "
+            "they must come from the same release."
+        )
+    return images, labels
+
+
+# The user's own images: one subfolder per class, ImageFolder conventions.
+
+
+def image_folder(
+    split: str,
+    root: str | None = None,
+    download: bool = False,
+    image_size: int = 64,
+    channels: int = 3,
+    val_fraction: float = 0.2,
+    seed: int = 0,
+) -> ImageSplit:
+    """A folder of class subfolders; ``root/train`` + ``root/val`` give fixed splits, else a seeded stratified split.
+
+    ``download`` is accepted so every loader shares one signature; there is nothing to download.
+    """
+    train = canonical_split(split, "image_folder") == "train"
+    _check_folder_options(image_size, channels, val_fraction)
+    if root is None:
+        raise ConfigError("dataset 'image_folder' needs the folder of images: pass data.args.root=PATH.")
+    folder = Path(root).expanduser()
+    if not folder.is_dir():
+        raise DatasetNotFoundError(f"image folder {folder} does not exist. {_FOLDER_LAYOUT}")
+    classes, samples = _folder_samples(folder, train, val_fraction, seed)
+    mean = (0.5,) * channels
+    return ImageSplit(ImageFileDataset(samples, image_size, channels), classes, channels, image_size, mean, mean)
+
+
+def _check_folder_options(image_size: int, channels: int, val_fraction: float) -> None:
+    if channels not in (1, 3):
+        raise ConfigError(f"data.args.channels must be 1 (grey) or 3 (RGB), got {channels!r}.")
+    if not isinstance(image_size, int) or image_size < 1:
+        raise ConfigError(f"data.args.image_size must be a positive integer, got {image_size!r}.")
+    if not 0 < val_fraction < 1:
+        raise ConfigError(f"data.args.val_fraction must be between 0 and 1 (exclusive), got {val_fraction!r}.")
+
+
+def _folder_samples(
+    folder: Path, train: bool, val_fraction: float, seed: int
+) -> tuple[list[str], list[tuple[str, int]]]:
+    """Class names and the split's ``(path, label)`` pairs; labels index the sorted class names."""
+    if (folder / "train").is_dir() and (folder / "val").is_dir():
+        classes = sorted(set(_class_names(folder / "train")) | set(_class_names(folder / "val")))
+        return classes, _list_images(folder / ("train" if train else "val"), classes)
+    classes = _class_names(folder)
+    train_samples, val_samples = stratified_split(_list_images(folder, classes), val_fraction, seed)
+    return classes, train_samples if train else val_samples
+
+
+def _class_names(folder: Path) -> list[str]:
+    try:
+        classes, _ = find_classes(str(folder))
+    except FileNotFoundError as error:
+        raise DatasetNotFoundError(f"no class subfolders in {folder}. {_FOLDER_LAYOUT}") from error
+    return classes
+
+
+def _list_images(folder: Path, classes: list[str]) -> list[tuple[str, int]]:
+    index = {name: i for i, name in enumerate(classes)}
+    samples = make_dataset(str(folder), index, extensions=IMG_EXTENSIONS, allow_empty=True)
+    if not samples:
+        raise DatasetNotFoundError(f"no images in the class subfolders of {folder}. {_FOLDER_LAYOUT}")
+    return samples
+
+
+def stratified_split(
+    samples: list[tuple[str, int]], val_fraction: float, seed: int
+) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """Split ``(path, label)`` pairs per class so both splits keep the class balance, reproducibly for a seed.
+
+    Each class with two or more images puts at least one in each split; a class with one image keeps it in train.
+    """
+    by_class: dict[int, list[tuple[str, int]]] = {}
+    for sample in sorted(samples):
+        by_class.setdefault(sample[1], []).append(sample)
+    rng = random.Random(seed)
+    train: list[tuple[str, int]] = []
+    val: list[tuple[str, int]] = []
+    for label in sorted(by_class):
+        members = by_class[label]
+        order = list(range(len(members)))
+        rng.shuffle(order)
+        count = _val_count(len(members), val_fraction)
+        chosen = set(order[:count])
+        val.extend(m for i, m in enumerate(members) if i in chosen)
+        train.extend(m for i, m in enumerate(members) if i not in chosen)
+    return train, val
+
+
+def _val_count(size: int, val_fraction: float) -> int:
+    if size < 2:
+        return 0
+    return min(size - 1, max(1, round(size * val_fraction)))

@@ -1,0 +1,76 @@
+"""zoo: a PyTorch model zoo for vision, NLP, speech, recommendation, medical imaging and driving perception.
+
+Listing is light (no torch import); building, training and evaluation import what they need on first use.
+
+>>> import zoo
+>>> zoo.list_tasks()
+['vision']
+>>> [m.name for m in zoo.list_models("vision", pattern="resnet*")]
+['resnet18', 'resnet34', 'resnet50']
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zoo.registry import get_dataset_entry, get_model_entry, get_task, list_datasets, list_models, list_tasks
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "list_tasks",
+    "list_models",
+    "list_datasets",
+    "get_task",
+    "get_model_entry",
+    "get_dataset_entry",
+    "build_model",
+    "build_dataset",
+    "train",
+    "evaluate",
+    "predict",
+    "load",
+]
+
+
+def build_model(task: str, name: str, **kwargs: Any) -> Any:
+    """A freshly initialised model of a registered name; ``kwargs`` go to its builder."""
+    from zoo.api import build_model as _build_model
+
+    return _build_model(task, name, **kwargs)
+
+
+def build_dataset(task: str, name: str, split: str = "train", root: str | None = None, download: bool = False, **kwargs: Any) -> Any:
+    """One split of a registered dataset."""
+    from zoo.api import build_dataset as _build_dataset
+
+    return _build_dataset(task, name, split=split, root=root, download=download, **kwargs)
+
+
+def train(task: str | None = None, **kwargs: Any) -> Any:
+    """Train a recipe and return a :class:`zoo.api.TrainResult`; see :func:`zoo.api.train`."""
+    from zoo.api import train as _train
+
+    return _train(task, **kwargs)
+
+
+def evaluate(checkpoint: Any, **kwargs: Any) -> dict[str, float]:
+    """Metrics of a checkpoint; see :func:`zoo.api.evaluate`."""
+    from zoo.api import evaluate as _evaluate
+
+    return _evaluate(checkpoint, **kwargs)
+
+
+def predict(checkpoint: Any, inputs: list[str], **kwargs: Any) -> list[dict[str, Any]]:
+    """Predictions of a checkpoint for raw inputs; see :func:`zoo.api.predict`."""
+    from zoo.api import predict as _predict
+
+    return _predict(checkpoint, inputs, **kwargs)
+
+
+def load(checkpoint: Any, device: str | None = None) -> Any:
+    """A checkpoint's task, model and metadata; see :func:`zoo.api.load`."""
+    from zoo.api import load as _load
+
+    return _load(checkpoint, device)

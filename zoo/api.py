@@ -1,0 +1,180 @@
+"""The notebook interface: build, train, evaluate and predict in a few calls.
+
+>>> import zoo
+>>> model = zoo.build_model("vision", "resnet18", num_classes=10, small_input=True)
+>>> result = zoo.train(task="vision", trainer__epochs=1)      # or overrides={"trainer.epochs": 1}
+>>> zoo.evaluate(result.best_checkpoint)["val/top1"]
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zoo import checkpoint as ckpt
+from zoo import recipes, registry
+from zoo.config import RunConfig, apply_overrides, from_dict, load_yaml
+from zoo.errors import ConfigError
+
+
+def build_model(task: str, name: str, **kwargs: Any) -> Any:
+    """A freshly initialised model; ``kwargs`` go to its builder (e.g. ``num_classes``)."""
+    from zoo.task import call_with_args
+
+    entry = registry.get_model_entry(task, name)
+    return call_with_args(registry.load_object(entry.builder), kwargs, {}, "arguments", entry.builder)
+
+
+def build_dataset(
+    task: str, name: str, split: str = "train", root: str | None = None, download: bool = False, **kwargs: Any
+) -> Any:
+    """One split of a registered dataset, as its loader returns it."""
+    from zoo.task import call_with_args
+
+    entry = registry.get_dataset_entry(task, name)
+    args = {"root": root, "download": download, **kwargs}
+    return call_with_args(registry.load_object(entry.loader), args, {"split": split}, "arguments", entry.loader)
+
+
+@dataclass
+class TrainResult:
+    """What ``train`` hands back: where the run lives, its summary, and the trained model (EMA weights if used)."""
+
+    run_dir: Path
+    summary: dict[str, Any]
+    model: Any = field(repr=False, default=None)
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        return self.summary["final"]
+
+    @property
+    def best_checkpoint(self) -> Path:
+        return self.run_dir / "checkpoints" / "best"
+
+
+def default_run_dir(config: RunConfig) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / config.task / f"{config.model.name}-{config.data.dataset}-{stamp}"
+
+
+def prepare_run(
+    task: str | None = None,
+    model: str | None = None,
+    dataset: str | None = None,
+    config: str | Path | None = None,
+    output: str | Path | None = None,
+    resume: bool = False,
+    overrides: list[str] | tuple[str, ...] = (),
+) -> tuple[RunConfig, Path]:
+    """The config and run directory of a new or resumed run; resuming reads the run's own saved config."""
+    if resume:
+        if output is None:
+            raise ConfigError("--resume needs --output DIR: the run directory to continue")
+        run_dir = Path(output)
+        saved = run_dir / "config.yaml"
+        if saved.is_file():
+            run_config = from_dict(apply_overrides(load_yaml(saved), list(overrides)))
+            recipes.check_names(run_config)
+            return run_config, run_dir
+    run_config = recipes.resolve(task, model, dataset, config, overrides)
+    run_dir = Path(output) if output is not None else default_run_dir(run_config)
+    if not resume and (run_dir / "checkpoints").exists():
+        raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another --output")
+    return run_config, run_dir
+
+
+def train(
+    task: str | None = None,
+    *,
+    model: str | None = None,
+    dataset: str | None = None,
+    config: str | Path | None = None,
+    output: str | Path | None = None,
+    resume: bool = False,
+    overrides: dict[str, Any] | list[str] | None = None,
+    **kwargs: Any,
+) -> TrainResult:
+    """Train a recipe; ``trainer__epochs=1`` is the keyword form of the override ``trainer.epochs=1``."""
+    from zoo.trainer import Trainer
+
+    items = overrides.items() if isinstance(overrides, dict) else []
+    texts = [o for o in overrides or [] if isinstance(overrides, list)]
+    texts += [f"{k}={_yaml(v)}" for k, v in [*items, *((k.replace("__", "."), v) for k, v in kwargs.items())]]
+    run_config, run_dir = prepare_run(task, model, dataset, config, output, resume, texts)
+    trainer = Trainer(run_config, run_dir)
+    summary = trainer.fit(resume=resume)
+    return TrainResult(run_dir, summary, trainer.inference_model)
+
+
+def _yaml(value: Any) -> str:
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+@dataclass
+class Loaded:
+    """A checkpoint ready to use: its task, model (inference weights), config and saved metadata."""
+
+    task: Any
+    model: Any
+    config: RunConfig
+    meta: dict[str, Any]
+    path: Path
+
+
+def load(checkpoint: str | Path, device: str | None = None) -> Loaded:
+    """Rebuild the model of a checkpoint from its saved config and load its inference weights."""
+    from zoo.runtime import select_device
+    from zoo.task import load_task
+
+    path = ckpt.resolve(checkpoint)
+    meta = ckpt.read_meta(path)
+    config = from_dict(meta["config"])
+    if device is not None:
+        config.trainer.device = device
+    task = load_task(config)
+    model = task.build_model(meta["info"])
+    ckpt.load_weights(path, model, meta.get("inference_weights", "model"))
+    model.to(select_device(config.trainer.device)).eval()
+    return Loaded(task, model, config, meta, path)
+
+
+def evaluate(
+    checkpoint: str | Path,
+    dataset: str | None = None,
+    split: str = "val",
+    device: str | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+) -> dict[str, float]:
+    """Metrics of a checkpoint on a split; on the recipe's own validation split they equal what training logged."""
+    from zoo.runtime import Precision, select_device
+    from zoo.trainer import evaluate as run_evaluation
+    from zoo.trainer import make_eval_loader
+
+    loaded = load(checkpoint, device)
+    config = loaded.config
+    if dataset is not None and dataset != config.data.dataset:
+        config.data.dataset, config.data.args = dataset, {}
+    config = from_dict(apply_overrides(config.to_dict(), list(overrides)))
+    recipes.check_names(config)
+    task = type(loaded.task)(config)
+    data = task.build_data([split])
+    if split != "val":
+        data.val = data.train if split == "train" else data.val
+    device_ = select_device(config.trainer.device)
+    loader = make_eval_loader(data, config, pin=device_.type == "cuda")
+    metrics = task.build_metrics(loaded.meta["info"]).to(device_)
+    results = run_evaluation(task, loaded.model, loader, metrics, device_, Precision(config.trainer.precision, device_))
+    return {f"{split}/{k}": v for k, v in results.items()}
+
+
+def predict(checkpoint: str | Path, inputs: list[str], device: str | None = None) -> list[dict[str, Any]]:
+    """Predictions for raw inputs (image paths for vision), using the labels and preprocessing saved with it."""
+    from zoo.runtime import select_device
+
+    loaded = load(checkpoint, device)
+    return loaded.task.predict(loaded.model, inputs, loaded.meta["info"], select_device(loaded.config.trainer.device))

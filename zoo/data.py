@@ -1,0 +1,94 @@
+"""Data loading shared by every task: epoch-seeded shuffling that can start mid-epoch, and augmentation
+randomness tied to (seed, epoch, index) so that a resumed run, any worker count and any rank see the same samples.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+
+class EpochSampler(Sampler):
+    """Yields ``(epoch, index)`` pairs: a permutation fixed by (seed, epoch), sharded by rank, skippable.
+
+    ``start`` skips that many of this rank's samples, so a run resumed mid-epoch continues at the next batch
+    without loading the batches it already trained on.
+    """
+
+    def __init__(
+        self, size: int, shuffle: bool, seed: int = 0, rank: int = 0, world_size: int = 1, pad: bool = True
+    ):
+        self.size, self.shuffle, self.seed, self.pad = size, shuffle, seed, pad
+        self.rank, self.world_size = rank, world_size
+        self.epoch, self.start = 0, 0
+
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        self.epoch, self.start = epoch, start
+
+    def per_rank(self) -> int:
+        if self.pad:
+            return math.ceil(self.size / self.world_size)
+        return len(range(self.rank, self.size, self.world_size))
+
+    def __len__(self) -> int:
+        return max(self.per_rank() - self.start, 0)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        if self.shuffle:
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+            order = torch.randperm(self.size, generator=generator).tolist()
+        else:
+            order = list(range(self.size))
+        if self.pad:  # every rank gets the same count, as with DistributedSampler
+            total = math.ceil(self.size / self.world_size) * self.world_size
+            order += order[: total - len(order)]
+        mine = order[self.rank :: self.world_size]
+        return iter((self.epoch, index) for index in mine[self.start :])
+
+
+class SeededDataset(Dataset):
+    """Applies ``transform`` with torch's RNG seeded from (seed, epoch, index), then restores the caller's RNG.
+
+    Items may be requested by plain index (evaluation) or by ``(epoch, index)`` from :class:`EpochSampler`.
+    """
+
+    def __init__(self, dataset: Dataset, transform: Callable[[Any], Any] | None, seed: int = 0):
+        self.dataset, self.transform, self.seed = dataset, transform, seed
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, key: int | tuple[int, int]) -> Any:
+        epoch, index = key if isinstance(key, tuple) else (0, key)
+        item = self.dataset[index]
+        if self.transform is None:
+            return item
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(hash((self.seed, epoch, index)) & 0x7FFF_FFFF_FFFF_FFFF)
+            return self.transform(item)
+
+
+def make_loader(
+    dataset: Dataset,
+    batch_size: int,
+    sampler: Sampler,
+    collate_fn: Callable | None,
+    num_workers: int,
+    pin_memory: bool,
+    seed: int,
+) -> DataLoader:
+    """A DataLoader that never draws from the global RNG (its own generator), so training randomness is exact."""
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        collate_fn=collate_fn,
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+        persistent_workers=num_workers > 0,
+        generator=torch.Generator().manual_seed(seed),
+    )

@@ -1,0 +1,64 @@
+"""What a run reports: a progress bar, a line per evaluation, ``metrics.jsonl`` and TensorBoard events."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+
+class RunLogger:
+    """Writes one JSON record per log step and evaluation; only the main process should own one."""
+
+    def __init__(self, run_dir: Path, total_steps: int, progress: bool, tensorboard: bool, initial_step: int = 0):
+        self.run_dir = run_dir
+        self.file = (run_dir / "metrics.jsonl").open("a")
+        self.writer = _tensorboard_writer(run_dir) if tensorboard else None
+        self.bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total_steps, initial=initial_step, unit="step", dynamic_ncols=True, disable=None)
+
+    def log(self, step: int, record: dict[str, Any]) -> None:
+        full = {"step": step, "time": round(time.time(), 3), **record}
+        self.file.write(json.dumps(full) + "\n")
+        self.file.flush()
+        if self.writer is not None:
+            for key, value in record.items():
+                if isinstance(value, (int, float)) and key != "epoch":
+                    self.writer.add_scalar(key, value, step)
+
+    def advance(self, steps: int, postfix: dict[str, Any] | None = None) -> None:
+        if self.bar is not None:
+            self.bar.update(steps)
+            if postfix:
+                self.bar.set_postfix(postfix, refresh=False)
+
+    def print(self, line: str) -> None:
+        if self.bar is not None and not self.bar.disable:
+            self.bar.write(line)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        if self.writer is not None:
+            self.writer.close()
+        self.file.close()
+
+
+def _tensorboard_writer(run_dir: Path) -> Any:
+    try:
+        import tensorboard  # noqa: F401
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(log_dir=str(run_dir / "tensorboard"))
+
+
+def format_metrics(metrics: dict[str, float]) -> str:
+    return " ".join(f"{key} {value:.4f}" for key, value in metrics.items())

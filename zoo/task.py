@@ -1,0 +1,124 @@
+"""The interface between the shared trainer and a domain.
+
+A domain subclasses :class:`Task` and fills in data, model, metrics, one training step, one evaluation step and
+prediction. The trainer calls only these methods, so it holds no branch on the kind of task: a detection model
+that returns a loss dict in training and boxes in evaluation, a recommender ranking all items, or a classifier
+all look the same from the loop.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from zoo import registry
+from zoo.config import RunConfig, _build
+from zoo.errors import ConfigError
+
+
+@dataclass
+class TaskData:
+    """Datasets of a run and what must be saved with its checkpoints (label names, preprocessing)."""
+
+    train: Dataset | None
+    val: Dataset | None
+    info: dict[str, Any]
+    collate: Callable[[list[Any]], Any] | None = None
+    # Per-sample transforms; the trainer seeds their randomness by (seed, epoch, index) for exact resumption.
+    train_transform: Callable[[Any], Any] | None = None
+    eval_transform: Callable[[Any], Any] | None = None
+
+
+@dataclass
+class StepOutput:
+    """A step's loss (mean over the batch), its sample count, and extra scalars worth logging."""
+
+    loss: torch.Tensor
+    size: int
+    logs: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+class Task:
+    """Base class of a domain's task; subclasses override the methods that raise ``NotImplementedError``."""
+
+    monitor: str = "loss"  # validation metric that picks the best checkpoint
+    monitor_mode: str = "min"
+    Options: type | None = None  # a dataclass describing ``task_args``
+
+    def __init__(self, config: RunConfig):
+        self.config = config
+        self.entry = registry.get_task(config.task)
+        self.options = _build(self.Options, config.task_args, "task_args.") if self.Options else None
+        if self.Options is None and config.task_args:
+            raise ConfigError(f"task {config.task!r} takes no task_args, got {sorted(config.task_args)}")
+
+    # -- data ---------------------------------------------------------------------------------------------------
+    def build_data(self, splits: Sequence[str]) -> TaskData:
+        raise NotImplementedError
+
+    def load_split(self, split: str) -> Any:
+        """Call the registered loader of ``data.dataset`` with ``data.args``, checked against its signature."""
+        entry = self.entry.dataset(self.config.data.dataset)
+        loader = registry.load_object(entry.loader)
+        return call_with_args(loader, self.config.data.args, {"split": split}, "data.args", entry.loader)
+
+    # -- model --------------------------------------------------------------------------------------------------
+    def model_defaults(self, info: dict[str, Any]) -> dict[str, Any]:
+        """Builder arguments implied by the data (class count, channels); ``model.args`` overrides them."""
+        return {}
+
+    def build_model(self, info: dict[str, Any]) -> nn.Module:
+        entry = self.entry.model(self.config.model.name)
+        builder = registry.load_object(entry.builder)
+        return call_with_args(builder, self.config.model.args, self.model_defaults(info), "model.args", entry.builder)
+
+    # -- steps and metrics ----------------------------------------------------------------------------------------
+    def build_metrics(self, info: dict[str, Any]) -> Any:
+        """A torchmetrics MetricCollection (synchronised across ranks by torchmetrics itself)."""
+        raise NotImplementedError
+
+    def train_step(self, model: nn.Module, batch: Any) -> StepOutput:
+        raise NotImplementedError
+
+    def eval_step(self, model: nn.Module, batch: Any, metrics: Any) -> StepOutput:
+        raise NotImplementedError
+
+    # -- prediction ---------------------------------------------------------------------------------------------
+    def predict(self, model: nn.Module, inputs: Sequence[str], info: dict[str, Any], device: torch.device) -> list[dict]:
+        """Turn raw inputs (file paths, texts, ids) into JSON-ready predictions."""
+        raise NotImplementedError
+
+    def format_prediction(self, prediction: dict[str, Any]) -> str:
+        return str(prediction)
+
+
+def call_with_args(
+    function: Callable[..., Any], args: dict[str, Any], defaults: dict[str, Any], section: str, location: str
+) -> Any:
+    """Call ``function(**defaults, **args)``, keeping only defaults it accepts; unknown ``args`` list the valid ones."""
+    parameters = inspect.signature(function).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    valid = [name for name, p in parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    unknown = [key for key in args if key not in parameters and not takes_any]
+    if unknown:
+        from zoo.errors import UnknownNameError
+
+        raise ConfigError(str(UnknownNameError("argument", unknown[0], valid, where=f"in {section} for {location}")))
+    kwargs = {k: v for k, v in defaults.items() if k in parameters or takes_any}
+    kwargs.update(args)
+    try:
+        inspect.signature(function).bind(**kwargs)
+    except TypeError as error:
+        raise ConfigError(f"{section} do not fit {location}: {error}") from error
+    return function(**kwargs)
+
+
+def load_task(config: RunConfig) -> Task:
+    entry = registry.get_task(config.task)
+    return registry.load_object(entry.implementation)(config)

@@ -1,0 +1,321 @@
+"""The one training loop every task shares.
+
+    python -m zoo.train --task vision                        # CPU, or CUDA when present
+    python -m zoo.train --task vision trainer.device=cuda trainer.precision=bf16
+
+It knows nothing about domains: a :class:`zoo.task.Task` supplies data, model, metrics and the loss of a batch.
+The loop owns device and precision, accumulation, clipping, schedules, EMA, evaluation, early stopping,
+checkpoints with exact resumption, and logs.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from zoo import checkpoint, distributed
+from zoo.config import RunConfig, save_yaml
+from zoo.data import EpochSampler, SeededDataset, make_loader
+from zoo.errors import ConfigError, NonFiniteLossError
+from zoo.io import atomic_write_json
+from zoo.logs import RunLogger, format_metrics
+from zoo.optim import build_optimizer, build_scheduler
+from zoo.runtime import Precision, move_to_device, rng_state, seed_everything, select_device, set_rng_state
+from zoo.task import Task, TaskData, load_task
+
+
+@dataclass
+class Progress:
+    """Counters that, with the RNG and module states, fully determine where a run is."""
+
+    step: int = 0  # optimizer steps taken
+    epoch: int = 0
+    batch_in_epoch: int = 0  # micro-batches of this epoch already trained on
+    samples: int = 0
+    best: float | None = None
+    best_step: int = -1
+    evals_without_improvement: int = 0
+    train_time: float = 0.0
+
+
+class Trainer:
+    def __init__(self, config: RunConfig, run_dir: str | Path):
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.ckpt_dir = self.run_dir / "checkpoints"
+        trainer = config.trainer
+        if trainer.accumulate < 1 or config.data.batch_size < 1:
+            raise ConfigError("trainer.accumulate and data.batch_size must be at least 1")
+        seed_everything(trainer.seed)
+        self.device = select_device(trainer.device)
+        self.precision = Precision(trainer.precision, self.device)
+        self.task: Task = load_task(config)
+        self.monitor = trainer.monitor or self.task.monitor
+        self.mode = trainer.monitor_mode or self.task.monitor_mode
+        self.data: TaskData = self.task.build_data(["train", "val"])
+        self.model: nn.Module = self.task.build_model(self.data.info).to(self.device)
+        self.metrics = self.task.build_metrics(self.data.info).to(self.device)
+        self.optimizer = build_optimizer(config.optim, self.model)
+        self.scaler = self.precision.grad_scaler()
+        self.ema = _ema(self.model, trainer.ema.decay, trainer.ema.warmup) if trainer.ema.decay > 0 else None
+
+        pin = self.device.type == "cuda"
+        self.train_sampler = EpochSampler(
+            len(self.data.train), True, trainer.seed, distributed.rank(), distributed.world_size()
+        )
+        self.train_loader = make_loader(
+            SeededDataset(self.data.train, self.data.train_transform, trainer.seed),
+            config.data.batch_size, self.train_sampler, self.data.collate, config.data.num_workers, pin, trainer.seed,
+        )
+        self.val_loader = make_eval_loader(self.data, config, pin)
+        self.batches_per_epoch = math.ceil(self.train_sampler.per_rank() / config.data.batch_size)
+        self.steps_per_epoch = math.ceil(self.batches_per_epoch / trainer.accumulate)
+        self.total_steps = trainer.max_steps or trainer.epochs * self.steps_per_epoch
+        self.scheduler = build_scheduler(config.scheduler, self.optimizer, self.total_steps)
+        self.progress = Progress()
+        self.last_metrics: dict[str, float] = {}
+
+    # -- the loop -------------------------------------------------------------------------------------------------
+    def fit(self, resume: bool = False) -> dict[str, Any]:
+        config, trainer, p = self.config, self.config.trainer, self.progress
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if resume and (self.ckpt_dir / "last").exists():
+            self._restore(checkpoint.resolve(self.ckpt_dir / "last"))
+        if distributed.is_main():
+            save_yaml(config, self.run_dir / "config.yaml")
+        logger = RunLogger(
+            self.run_dir, self.total_steps, trainer.progress and distributed.is_main(), trainer.tensorboard, p.step
+        )
+        logger.print(f"run: {self.run_dir}  ({self.param_count:,} parameters, device {self.device}, "
+                     f"{self.steps_per_epoch} steps per epoch, {self.total_steps} steps)")
+        accumulate, started = trainer.accumulate, time.perf_counter()
+        window_loss = torch.zeros((), device=self.device)
+        window_samples, window_start, stop = 0, time.perf_counter(), p.step >= self.total_steps
+        self.model.train()
+        try:
+            while not stop:
+                self.train_sampler.set_epoch(p.epoch, start=p.batch_in_epoch * config.data.batch_size)
+                for batch in self.train_loader:
+                    batch = move_to_device(batch, self.device, non_blocking=True)
+                    with self.precision.autocast():
+                        out = self.task.train_step(self.model, batch)
+                    self.scaler.scale(out.loss / accumulate).backward()
+                    p.batch_in_epoch += 1
+                    p.samples += out.size
+                    window_loss += out.loss.detach().float() * out.size
+                    window_samples += out.size
+                    if p.batch_in_epoch % accumulate and p.batch_in_epoch < self.batches_per_epoch:
+                        continue
+                    self._optimizer_step()
+                    p.step += 1
+                    if p.step % trainer.log_every == 0 or p.step == self.total_steps:
+                        loss = (window_loss / max(window_samples, 1)).item()
+                        self._check_finite(loss)
+                        rate = window_samples / max(time.perf_counter() - window_start, 1e-9)
+                        lr = self.optimizer.param_groups[0]["lr"]
+                        if distributed.is_main():
+                            logger.log(p.step, {"epoch": p.epoch, "train/loss": loss, "lr": lr, "samples_per_s": rate})
+                        logger.advance(0, {"loss": f"{loss:.4f}", "lr": f"{lr:.2e}", "samples/s": f"{rate:.0f}"})
+                        window_loss.zero_()
+                        window_samples, window_start = 0, time.perf_counter()
+                    logger.advance(1)
+                    end_of_epoch = p.batch_in_epoch >= self.batches_per_epoch
+                    if end_of_epoch:
+                        p.epoch, p.batch_in_epoch = p.epoch + 1, 0
+                    eval_due = (trainer.eval_every and p.step % trainer.eval_every == 0) or (
+                        not trainer.eval_every and end_of_epoch
+                    )
+                    done = p.step >= self.total_steps
+                    if eval_due or done:
+                        self._check_finite((window_loss / max(window_samples, 1)).item())
+                        p.train_time += time.perf_counter() - started
+                        stop = self._evaluate_and_save(logger) or done
+                        started = time.perf_counter()
+                    elif trainer.checkpoint_every and p.step % trainer.checkpoint_every == 0:
+                        self._check_finite((window_loss / max(window_samples, 1)).item())
+                        self._save(tags=("last",))
+                    if stop or end_of_epoch:
+                        break
+        finally:
+            logger.close()
+        return self._summary()
+
+    def _optimizer_step(self) -> None:
+        clip = self.config.trainer.clip_grad_norm
+        if clip > 0:
+            self.scaler.unscale_(self.optimizer)
+            nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scheduler.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
+
+    def _check_finite(self, loss: float) -> None:
+        if not math.isfinite(loss):
+            last = self.ckpt_dir / "last"
+            kept = f"the last good checkpoint is {last.resolve()}" if last.exists() else "no checkpoint was written yet"
+            raise NonFiniteLossError(
+                f"training loss became {loss} by step {self.progress.step}; {kept}. "
+                "Lower optim.lr, set trainer.clip_grad_norm=1.0, or use trainer.precision=fp32."
+            )
+
+    # -- evaluation and checkpoints -------------------------------------------------------------------------------
+    def _evaluate_and_save(self, logger: RunLogger) -> bool:
+        """Evaluate, save ``last`` (and ``best`` when the monitored metric improved); True asks to stop early."""
+        p, stopping = self.progress, self.config.trainer.early_stopping
+        model = self.inference_model
+        metrics = evaluate(self.task, model, self.val_loader, self.metrics, self.device, self.precision)
+        self.model.train()
+        self.last_metrics = metrics
+        if self.monitor not in metrics:
+            raise ConfigError(f"trainer.monitor={self.monitor!r} is not a validation metric; valid: {sorted(metrics)}")
+        value = metrics[self.monitor]
+        improved = math.isfinite(value) and (
+            p.best is None
+            or (value > p.best + stopping.min_delta if self.mode == "max" else value < p.best - stopping.min_delta)
+        )
+        if improved:
+            p.best, p.best_step, p.evals_without_improvement = value, p.step, 0
+        else:
+            p.evals_without_improvement += 1
+        if distributed.is_main():
+            logger.log(p.step, {"epoch": p.epoch, **{f"val/{k}": v for k, v in metrics.items()}})
+            mark = " (best)" if improved else ""
+            logger.print(f"epoch {p.epoch} step {p.step}: {format_metrics({f'val/{k}': v for k, v in metrics.items()})}{mark}")
+        self._save(tags=("last", "best") if improved else ("last",))
+        return bool(stopping.patience) and p.evals_without_improvement >= stopping.patience
+
+    @property
+    def inference_model(self) -> nn.Module:
+        return self.ema.module if self.ema is not None else self.model
+
+    @property
+    def param_count(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def _save(self, tags: tuple[str, ...]) -> None:
+        if distributed.is_main():
+            state = {
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "scaler": self.scaler.state_dict(),
+                "rng": rng_state(),
+                "progress": asdict(self.progress),
+            }
+            checkpoint.save(
+                self.ckpt_dir, self.progress.step, self.model, self.ema.module if self.ema is not None else None,
+                state, self.checkpoint_meta(), tags, self.config.trainer.keep_checkpoints,
+            )
+        distributed.barrier()
+
+    def checkpoint_meta(self) -> dict[str, Any]:
+        from zoo import __version__
+
+        return {
+            "zoo_version": __version__,
+            "task": self.config.task,
+            "model": self.config.model.name,
+            "dataset": self.config.data.dataset,
+            "step": self.progress.step,
+            "epoch": self.progress.epoch,
+            "metrics": {f"val/{k}": v for k, v in self.last_metrics.items()},
+            "monitor": f"val/{self.monitor}",
+            "inference_weights": "ema" if self.ema is not None else "model",
+            "params": self.param_count,
+            "info": self.data.info,
+            "config": self.config.to_dict(),
+        }
+
+    def _restore(self, path: Path) -> None:
+        checkpoint.load_weights(path, self.model, "model")
+        if self.ema is not None:
+            checkpoint.load_weights(path, self.ema.module, "ema")
+        state = checkpoint.load_trainer_state(path)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        set_rng_state(state["rng"])
+        self.progress = Progress(**state["progress"])
+        self.last_metrics = {k.removeprefix("val/"): v for k, v in checkpoint.read_meta(path)["metrics"].items()}
+        if self.ema is not None:
+            self.ema.n_averaged.fill_(self.progress.step)
+
+    def _summary(self) -> dict[str, Any]:
+        p = self.progress
+        best_dir, last_dir = self.ckpt_dir / "best", self.ckpt_dir / "last"
+        best_metrics = checkpoint.read_meta(best_dir)["metrics"] if best_dir.exists() else {}
+        summary = {
+            "task": self.config.task,
+            "model": self.config.model.name,
+            "dataset": self.config.data.dataset,
+            "run_dir": str(self.run_dir),
+            "status": "completed" if p.step >= self.total_steps else "stopped_early",
+            "steps": p.step,
+            "epochs": p.epoch,
+            "samples_seen": p.samples,
+            "train_time_s": round(p.train_time, 3),
+            "samples_per_s": round(p.samples / max(p.train_time, 1e-9), 1),
+            "params": self.param_count,
+            "monitor": f"val/{self.monitor}",
+            "final": {f"val/{k}": v for k, v in self.last_metrics.items()},
+            "best": {"step": p.best_step, **best_metrics},
+            "checkpoints": {"best": str(best_dir), "last": str(last_dir)},
+        }
+        if distributed.is_main():
+            atomic_write_json(self.run_dir / "summary.json", summary)
+        return summary
+
+
+def make_eval_loader(data: TaskData, config: RunConfig, pin: bool) -> torch.utils.data.DataLoader:
+    sampler = EpochSampler(len(data.val), False, 0, distributed.rank(), distributed.world_size(), pad=False)
+    return make_loader(
+        SeededDataset(data.val, data.eval_transform, config.trainer.seed),
+        config.data.eval_batch_size or config.data.batch_size,
+        sampler, data.collate, config.data.num_workers, pin, config.trainer.seed,
+    )
+
+
+@torch.no_grad()
+def evaluate(
+    task: Task, model: nn.Module, loader: Any, metrics: Any, device: torch.device, precision: Precision
+) -> dict[str, float]:
+    """Mean loss and the task's metrics over ``loader``, reduced across ranks."""
+    was_training = model.training
+    model.eval()
+    metrics.reset()
+    total = torch.zeros(2, device=device, dtype=torch.float64)
+    for batch in loader:
+        batch = move_to_device(batch, device, non_blocking=True)
+        with precision.autocast():
+            out = task.eval_step(model, batch, metrics)
+        total[0] += out.loss.detach().double() * out.size
+        total[1] += out.size
+    distributed.all_reduce_sum(total)
+    results = {name: float(value) for name, value in metrics.compute().items()}
+    results["loss"] = float(total[0] / total[1].clamp(min=1))
+    model.train(was_training)
+    return results
+
+
+def _ema(model: nn.Module, decay: float, warmup: bool) -> torch.optim.swa_utils.AveragedModel:
+    """Exponential moving average of weights and buffers; with warmup the decay ramps up as (1+n)/(10+n)."""
+
+    def average(averaged: list[torch.Tensor], current: list[torch.Tensor], count: torch.Tensor) -> None:
+        n = int(count)
+        d = min(decay, (1 + n) / (10 + n)) if warmup else decay
+        floats = [(a, c) for a, c in zip(averaged, current) if a.is_floating_point()]
+        if floats:
+            torch._foreach_lerp_([a for a, _ in floats], [c for _, c in floats], 1 - d)
+        for a, c in zip(averaged, current):
+            if not a.is_floating_point():
+                a.copy_(c)
+
+    return torch.optim.swa_utils.AveragedModel(model, multi_avg_fn=average, use_buffers=True)

@@ -1,0 +1,107 @@
+"""Image classification on the shared trainer: cross-entropy, top-1/top-5 accuracy, top-k predictions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MetricCollection
+from torchmetrics.classification import MulticlassAccuracy
+
+from zoo.task import StepOutput, Task, TaskData
+from zoo.vision import transforms
+
+
+@dataclass
+class VisionOptions:
+    label_smoothing: float = 0.0
+    crop_padding: int = 4  # random crop after padding by this many pixels; 0 turns it off
+    hflip: bool = True  # random horizontal flips
+    top_k: int = 5  # labels shown per image by predict
+
+
+class ImageClassification(Task):
+    monitor = "top1"
+    monitor_mode = "max"
+    Options = VisionOptions
+
+    def build_data(self, splits: Sequence[str]) -> TaskData:
+        loaded = {split: self.load_split(split) for split in splits}
+        ref = loaded.get("val") or loaded["train"]
+        info = {
+            "classes": list(ref.classes),
+            "num_classes": len(ref.classes),
+            "channels": ref.channels,
+            "image_size": ref.image_size,
+            "mean": list(ref.mean),
+            "std": list(ref.std),
+        }
+        o = self.options
+        return TaskData(
+            train=loaded["train"].dataset if "train" in loaded else None,
+            val=loaded["val"].dataset if "val" in loaded else None,
+            info=info,
+            train_transform=_on_image(
+                transforms.train_transform(ref.image_size, ref.mean, ref.std, o.crop_padding, o.hflip)
+            ),
+            eval_transform=_on_image(transforms.eval_transform(ref.mean, ref.std)),
+        )
+
+    def model_defaults(self, info: dict[str, Any]) -> dict[str, Any]:
+        return {"num_classes": info["num_classes"], "in_channels": info["channels"], "image_size": info["image_size"]}
+
+    def build_metrics(self, info: dict[str, Any]) -> MetricCollection:
+        n = info["num_classes"]
+        return MetricCollection(
+            {
+                "top1": MulticlassAccuracy(n, top_k=1, average="micro"),
+                "top5": MulticlassAccuracy(n, top_k=min(5, n), average="micro"),
+            }
+        )
+
+    def train_step(self, model: nn.Module, batch: Any) -> StepOutput:
+        images, labels = batch
+        logits = model(images)
+        loss = F.cross_entropy(logits, labels, label_smoothing=self.options.label_smoothing)
+        return StepOutput(loss, labels.shape[0])
+
+    def eval_step(self, model: nn.Module, batch: Any, metrics: MetricCollection) -> StepOutput:
+        images, labels = batch
+        logits = model(images).float()
+        metrics.update(logits, labels)
+        return StepOutput(F.cross_entropy(logits, labels), labels.shape[0])
+
+    @torch.no_grad()
+    def predict(
+        self, model: nn.Module, inputs: Sequence[str], info: dict[str, Any], device: torch.device
+    ) -> list[dict[str, Any]]:
+        prepare = transforms.eval_transform(info["mean"], info["std"])
+        images = torch.stack([prepare(transforms.load_image(p, info["channels"], info["image_size"])) for p in inputs])
+        model.eval()
+        probs = model(images.to(device)).float().softmax(dim=-1).cpu()
+        k = min(self.options.top_k, probs.shape[-1])
+        top = probs.topk(k, dim=-1)
+        classes = info["classes"]
+        return [
+            {"input": str(path), "top": [{"label": classes[i], "prob": round(float(p), 4)} for p, i in zip(ps, idx)]}
+            for path, ps, idx in zip(inputs, top.values.tolist(), top.indices.tolist())
+        ]
+
+    def format_prediction(self, prediction: dict[str, Any]) -> str:
+        ranked = ", ".join(f"{t['label']} {t['prob']:.3f}" for t in prediction["top"])
+        return f"{prediction['input']}: {ranked}"
+
+
+class _on_image:
+    """Apply an image transform to the image of an ``(image, label)`` item (a class, so workers can pickle it)."""
+
+    def __init__(self, transform: Any):
+        self.transform = transform
+
+    def __call__(self, item: tuple[Any, int]) -> tuple[torch.Tensor, int]:
+        image, label = item
+        return self.transform(image), label
