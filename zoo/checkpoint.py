@@ -73,6 +73,8 @@ def save(
 
 
 def _prune(directory: Path, keep: int) -> None:
+    for stale in directory.glob(".step-*.tmp"):  # left by a process killed while writing
+        shutil.rmtree(stale, ignore_errors=True)
     pinned = {os.readlink(link) for link in (directory / "last", directory / "best") if link.is_symlink()}
     steps = sorted(p.name for p in directory.glob("step-*") if p.is_dir())
     removable = [name for name in steps if name not in pinned]

@@ -83,10 +83,11 @@ class Trainer:
 
     # -- the loop -------------------------------------------------------------------------------------------------
     def fit(self, resume: bool = False) -> dict[str, Any]:
-        config, trainer, p = self.config, self.config.trainer, self.progress
+        config, trainer = self.config, self.config.trainer
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if resume and (self.ckpt_dir / "last").exists():
             self._restore(checkpoint.resolve(self.ckpt_dir / "last"))
+        p = self.progress
         if distributed.is_main():
             save_yaml(config, self.run_dir / "config.yaml")
         logger = RunLogger(
@@ -158,14 +159,20 @@ class Trainer:
         if self.ema is not None:
             self.ema.update_parameters(self.model)
 
-    def _check_finite(self, loss: float) -> None:
+    def _check_finite(self, loss: float, what: str = "training loss") -> None:
         if not math.isfinite(loss):
             last = self.ckpt_dir / "last"
             kept = f"the last good checkpoint is {last.resolve()}" if last.exists() else "no checkpoint was written yet"
             raise NonFiniteLossError(
-                f"training loss became {loss} by step {self.progress.step}; {kept}. "
+                f"{what} became {loss} by step {self.progress.step}; {kept}. "
                 "Lower optim.lr, set trainer.clip_grad_norm=1.0, or use trainer.precision=fp32."
             )
+
+    def _check_weights(self) -> None:
+        """A checkpoint must never hold NaN or infinite weights: the previous one stays the last good one."""
+        finite = torch.stack([t.isfinite().all() for t in self.model.state_dict().values() if t.is_floating_point()])
+        if not bool(finite.all()):
+            self._check_finite(float("nan"), "a model weight")
 
     # -- evaluation and checkpoints -------------------------------------------------------------------------------
     def _evaluate_and_save(self, logger: RunLogger) -> bool:
@@ -202,6 +209,7 @@ class Trainer:
         return sum(p.numel() for p in self.model.parameters())
 
     def _save(self, tags: tuple[str, ...]) -> None:
+        self._check_weights()
         if distributed.is_main():
             state = {
                 "optimizer": self.optimizer.state_dict(),

@@ -1,0 +1,43 @@
+"""Shared test helpers: a tiny, fast vision recipe and a way to run the CLI as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+# The default recipe shrunk to seconds: 256 shapes, a width-8 CNN.
+TINY_VISION = [
+    "data.args.num_train=256",
+    "data.args.num_val=128",
+    "model.args.width=8",
+    "data.batch_size=32",
+    "data.eval_batch_size=64",
+    "trainer.epochs=2",
+    "trainer.progress=false",
+    "trainer.log_every=2",
+    "trainer.tensorboard=false",
+]
+
+
+def run_zoo(*args: str, timeout: float = 300, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    """Run ``python -m zoo ARGS`` in a subprocess, as a user's shell would."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "zoo", *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO,
+        **kwargs,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"zoo {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture
+def tiny_vision() -> list[str]:
+    return list(TINY_VISION)

@@ -1,0 +1,166 @@
+"""The shared trainer's promises, checked on a tiny vision run (seconds each)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tests.conftest import REPO, TINY_VISION
+from zoo import api, checkpoint
+from zoo.errors import ConfigError, NonFiniteLossError
+
+# A layer-norm ViT without dropout: no batch statistics, so accumulation must match a bigger batch exactly.
+TINY_VIT = [
+    "model.name=vit", "model.args={num_layers: 1, hidden_dim: 16, mlp_dim: 32, num_heads: 2, patch_size: 8}",
+    "optim.name=sgd", "optim.lr=0.05", "optim.momentum=0.0", "optim.weight_decay=0.0", "scheduler.name=constant",
+]
+
+
+def train(tmp_path, *overrides, name="run", **kwargs):
+    return api.train("vision", output=tmp_path / name, overrides=[*TINY_VISION, *overrides], **kwargs)
+
+
+def weights(run_dir, tag="last", file=checkpoint.MODEL_FILE):
+    return load_file(str(run_dir / "checkpoints" / tag / file))
+
+
+def test_run_directory_holds_config_logs_summary_and_checkpoints(tmp_path):
+    result = train(tmp_path)
+    run = result.run_dir
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert any("train/loss" in r and "lr" in r and "samples_per_s" in r for r in records)
+    assert sum("val/top1" in r for r in records) == 2  # one evaluation per epoch
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["steps"] == 16 and summary["params"] > 0 and summary["samples_per_s"] > 0
+    assert summary["best"]["val/top1"] == max(r["val/top1"] for r in records if "val/top1" in r)
+    assert (run / "config.yaml").is_file()
+    meta = checkpoint.read_meta(run / "checkpoints" / "best")
+    assert meta["info"]["classes"][0] and meta["config"]["trainer"]["epochs"] == 2 and meta["zoo_version"]
+    state = torch.load(run / "checkpoints" / "last" / checkpoint.STATE_FILE, weights_only=True)
+    assert {"optimizer", "scheduler", "scaler", "rng", "progress"} <= set(state)
+    assert result.model is not None and result.metrics == summary["final"]
+
+
+def test_model_learns(tmp_path):
+    result = train(tmp_path, "trainer.epochs=6", "data.args.num_train=1024", "model.args.width=16")
+    losses = [json.loads(line)["train/loss"] for line in (result.run_dir / "metrics.jsonl").read_text().splitlines()
+              if "train/loss" in line]
+    assert losses[-1] < 0.8 * losses[0]
+    assert result.summary["best"]["val/top1"] > 0.3  # 10+ classes: chance is below 0.1
+
+
+def test_accumulation_matches_a_larger_batch(tmp_path):
+    a = train(tmp_path, *TINY_VIT, "data.batch_size=64", "trainer.accumulate=1", name="a").run_dir
+    b = train(tmp_path, *TINY_VIT, "data.batch_size=32", "trainer.accumulate=2", name="b").run_dir
+    wa, wb = weights(a), weights(b)
+    assert all(torch.allclose(wa[k], wb[k], atol=1e-5) for k in wa)
+    assert json.loads((a / "summary.json").read_text())["steps"] == 8
+
+
+def test_gradient_clipping_bounds_each_update(tmp_path):
+    start = train(tmp_path, *TINY_VIT, "trainer.max_steps=1", "optim.lr=0.0", name="start").run_dir
+    clipped = train(tmp_path, *TINY_VIT, "trainer.max_steps=1", "optim.lr=1.0", "trainer.clip_grad_norm=0.001",
+                    name="clipped").run_dir
+    w0, w1 = weights(start), weights(clipped)
+    delta = torch.sqrt(sum(((w1[k] - w0[k]).double() ** 2).sum() for k in w0))
+    assert 0 < delta <= 0.001 + 1e-6
+
+
+def test_ema_weights_are_saved_and_used_for_inference(tmp_path):
+    run = train(tmp_path, "trainer.ema.decay=0.9").run_dir
+    meta = checkpoint.read_meta(run / "checkpoints" / "last")
+    assert meta["inference_weights"] == "ema"
+    raw, ema = weights(run), weights(run, file=checkpoint.EMA_FILE)
+    assert raw.keys() == ema.keys() and any(not torch.equal(raw[k], ema[k]) for k in raw)
+    metrics = api.evaluate(run / "checkpoints" / "last")
+    assert metrics["val/top1"] == pytest.approx(meta["metrics"]["val/top1"])
+
+
+def test_early_stopping(tmp_path):
+    result = train(tmp_path, "optim.lr=0.0", "trainer.epochs=5", "trainer.early_stopping.patience=2")
+    assert result.summary["status"] == "stopped_early" and result.summary["epochs"] == 3
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "linear", "step", "onecycle", "constant"])
+def test_schedules_warm_up_and_run_to_the_end(tmp_path, schedule):
+    result = train(tmp_path, f"scheduler.name={schedule}", "scheduler.warmup_steps=4", "trainer.log_every=1",
+                   "trainer.epochs=1")
+    lrs = [json.loads(line)["lr"] for line in (result.run_dir / "metrics.jsonl").read_text().splitlines()
+           if "lr" in line]
+    assert len(lrs) == 8 and lrs[0] < lrs[3]
+
+
+def test_nan_loss_stops_with_a_clear_error_and_keeps_the_last_good_checkpoint(tmp_path):
+    with pytest.raises(NonFiniteLossError, match="lower optim.lr|Lower optim.lr") as error:
+        train(tmp_path, "optim.name=sgd", "optim.lr=1e12", "optim.momentum=0", "trainer.log_every=1",
+              "trainer.checkpoint_every=1", "scheduler.name=constant", "trainer.epochs=3")
+    assert "step" in str(error.value)
+    last = tmp_path / "run" / "checkpoints" / "last"
+    if last.exists():  # every checkpoint written holds finite weights
+        assert all(torch.isfinite(t).all() for t in load_file(str(last / checkpoint.MODEL_FILE)).values())
+
+
+def test_fp16_on_cpu_is_refused_with_the_fix(tmp_path):
+    with pytest.raises(ConfigError, match="bf16"):
+        train(tmp_path, "trainer.precision=fp16", "trainer.device=cpu")
+
+
+def test_bf16_autocast_trains_on_cpu(tmp_path):
+    result = train(tmp_path, "trainer.precision=bf16", "trainer.epochs=1")
+    assert result.summary["steps"] == 8 and 0 <= result.summary["final"]["val/top1"] <= 1
+
+
+def test_existing_run_is_not_overwritten(tmp_path):
+    train(tmp_path, "trainer.epochs=1")
+    with pytest.raises(ConfigError, match="--resume"):
+        train(tmp_path, "trainer.epochs=1")
+
+
+def test_interrupted_checkpoint_write_leaves_the_previous_one(tmp_path, monkeypatch):
+    run = train(tmp_path, "trainer.epochs=1").run_dir
+    before = os.readlink(run / "checkpoints" / "last")
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoint, "atomic_write_json", crash)
+    with pytest.raises(OSError):
+        train(tmp_path, "trainer.epochs=2", resume=True)
+    assert os.readlink(run / "checkpoints" / "last") == before
+    assert checkpoint.read_meta(run / "checkpoints" / "last")["step"] == 8
+
+
+def test_resume_after_sigkill_mid_epoch_matches_an_uninterrupted_run(tmp_path):
+    overrides = [*TINY_VISION, "trainer.epochs=4", "trainer.checkpoint_every=5", "model.args.dropout=0.3",
+                 "trainer.ema.decay=0.9"]
+    reference = api.train("vision", output=tmp_path / "reference", overrides=overrides).run_dir
+
+    killed = tmp_path / "killed"
+    command = [sys.executable, "-m", "zoo.train", "--task", "vision", "--output", str(killed), *overrides]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = killed / "checkpoints" / "last"
+    deadline = time.time() + 120
+    while time.time() < deadline and process.poll() is None:
+        if last.exists() and (step := checkpoint.read_meta(last)["step"]) >= 9 and step % 8:
+            break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    step = checkpoint.read_meta(last)["step"]
+    assert 0 < step < 32 and step % 8 != 0, "the kill must land mid-epoch with the run unfinished"
+
+    api.train("vision", output=killed, overrides=overrides, resume=True)
+    for file in (checkpoint.MODEL_FILE, checkpoint.EMA_FILE):
+        expected, actual = weights(reference, file=file), weights(killed, file=file)
+        assert expected.keys() == actual.keys()
+        assert all(torch.equal(expected[k], actual[k]) for k in expected), file
+    summary = json.loads((killed / "summary.json").read_text())
+    assert summary["steps"] == 32 and summary["final"] == json.loads((reference / "summary.json").read_text())["final"]
