@@ -108,7 +108,7 @@ def _ring(x: Tensor, y: Tensor) -> Tensor:
 
 
 def _crescent(x: Tensor, y: Tensor) -> Tensor:
-    return torch.maximum(torch.hypot(x, y) - 0.92, 0.75 - torch.hypot(x - 0.5, y))
+    return torch.maximum(torch.hypot(x, y) - 0.92, 0.75 - torch.hypot(x, y - 0.5))
 
 
 def _arrow(x: Tensor, y: Tensor) -> Tensor:

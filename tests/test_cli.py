@@ -1,0 +1,101 @@
+"""The commands as a user types them: train, evaluate, predict, list, and their errors."""
+
+import json
+
+import pytest
+from PIL import Image
+
+from tests.conftest import TINY_VISION, run_zoo
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("cli") / "run"
+    result = run_zoo("train", "--task", "vision", "--output", str(run), *TINY_VISION)
+    assert f"run: {run}" in result.stdout
+    return run
+
+
+def test_train_prints_where_the_run_lives(trained_run):
+    assert (trained_run / "summary.json").is_file() and (trained_run / "checkpoints" / "best").exists()
+
+
+def test_evaluate_reproduces_the_validation_metrics_of_training(trained_run):
+    summary = json.loads((trained_run / "summary.json").read_text())
+    result = run_zoo("evaluate", "--checkpoint", str(trained_run / "checkpoints" / "best"), "--json")
+    metrics = json.loads(result.stdout)
+    best = {k: v for k, v in summary["best"].items() if k.startswith("val/")}
+    assert metrics.keys() == best.keys()
+    assert metrics == pytest.approx(best, abs=1e-6)
+
+
+def test_evaluate_accepts_a_run_directory_and_other_splits(trained_run):
+    metrics = json.loads(run_zoo("evaluate", "--checkpoint", str(trained_run), "--split", "train", "--json").stdout)
+    assert 0 <= metrics["train/top1"] <= 1
+
+
+def test_predict_prints_top_labels_for_image_files(trained_run, tmp_path):
+    paths = []
+    for i, mode in enumerate(["RGB", "L", "RGBA"]):
+        path = tmp_path / f"image{i}.png"
+        Image.new(mode, (40 + i, 32), color=128 if mode == "L" else (200, 30, 30, 255)[: len(mode)]).save(path)
+        paths.append(str(path))
+    result = run_zoo("predict", "--checkpoint", str(trained_run), "--json", *paths)
+    predictions = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [p["input"] for p in predictions] == paths
+    meta = json.loads((trained_run / "checkpoints" / "best" / "meta.json").read_text())
+    for prediction in predictions:
+        assert len(prediction["top"]) == 5
+        assert all(t["label"] in meta["info"]["classes"] for t in prediction["top"])
+        assert sum(t["prob"] for t in prediction["top"]) <= 1.0001
+    plain = run_zoo("predict", "--checkpoint", str(trained_run), paths[0]).stdout
+    assert plain.startswith(paths[0] + ": ")
+
+
+def test_resume_of_a_finished_run_changes_nothing(trained_run):
+    before = (trained_run / "checkpoints" / "last" / "model.safetensors").read_bytes()
+    run_zoo("train", "--output", str(trained_run), "--resume")
+    assert (trained_run / "checkpoints" / "last" / "model.safetensors").read_bytes() == before
+
+
+def test_list_prints_every_task_model_and_dataset():
+    out = run_zoo("list").stdout
+    for name in ["vision", "small_cnn", "resnet50", "vit", "shapes", "cifar100", "fashion_mnist", "image_folder"]:
+        assert name in out
+    listing = json.loads(run_zoo("list", "vision", "--json").stdout)
+    assert listing[0]["name"] == "vision" and listing[0]["models"][0]["params"] > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["train", "--task", "visoin"], "Did you mean 'vision'"),
+        (["train", "--task", "vision", "--model", "resnet-18"], "Did you mean 'resnet18'"),
+        (["train", "--task", "vision", "trainer.epoch=1"], "Did you mean 'trainer.epochs'"),
+        (["train", "--task", "vision", "model.args.widht=8"], "Did you mean 'width'"),
+        (["train", "--task", "vision", "--dataset", "cifar10", "data.args.root=/nonexistent"], "download"),
+        (["evaluate", "--checkpoint", "/nonexistent/run"], "does not exist"),
+        (["predict", "--checkpoint", "/nonexistent/run", "x.png"], "does not exist"),
+        (["list", "speach"], "unknown task"),
+    ],
+)
+def test_errors_are_one_clear_line(args, expected):
+    result = run_zoo(*args, check=False)
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ")
+
+
+def test_debug_shows_the_traceback():
+    result = run_zoo("--debug", "list", "speach", check=False)
+    assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+def test_console_script_and_module_entry_points_agree():
+    import shutil
+    import subprocess
+
+    zoo = shutil.which("zoo") or str(__import__("pathlib").Path(__import__("sys").executable).parent / "zoo")
+    if not __import__("os").path.exists(zoo):
+        pytest.skip("the zoo console script is not installed (pip install -e .)")
+    assert subprocess.run([zoo, "list"], capture_output=True, text=True).stdout == run_zoo("list").stdout
