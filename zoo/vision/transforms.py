@@ -29,16 +29,9 @@ def eval_transform(mean: Sequence[float], std: Sequence[float]) -> v2.Transform:
 
 
 def load_image(path: str | Path, channels: int, image_size: int) -> torch.Tensor:
-    """Read an image file into the uint8 (C, H, W) layout the model was trained on."""
-    from PIL import Image, UnidentifiedImageError
+    """Read an image file into the uint8 (C, H, W) layout and size the model was trained on."""
+    from zoo.vision.datasets import read_image
 
-    path = Path(path)
-    if not path.is_file():
+    if not Path(path).is_file():
         raise ZooError(f"image {str(path)!r} does not exist")
-    try:
-        with Image.open(path) as image:
-            image = image.convert("L" if channels == 1 else "RGB")
-            tensor = v2.functional.pil_to_tensor(image)
-    except UnidentifiedImageError as error:
-        raise ZooError(f"{path} is not an image PIL can read (PNG, JPEG, BMP, ...)") from error
-    return v2.functional.resize(tensor, [image_size, image_size], antialias=True)
+    return v2.functional.resize(read_image(path, channels), [image_size, image_size], antialias=True)
