@@ -162,5 +162,10 @@ def test_resume_after_sigkill_mid_epoch_matches_an_uninterrupted_run(tmp_path):
         expected, actual = weights(reference, file=file), weights(killed, file=file)
         assert expected.keys() == actual.keys()
         assert all(torch.equal(expected[k], actual[k]) for k in expected), file
+    def evaluations(run):
+        records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+        return [(r["step"], r["val/top1"], r["val/loss"]) for r in records if "val/loss" in r]
+
+    assert evaluations(killed) == evaluations(reference)  # records of the steps trained again are not doubled
     summary = json.loads((killed / "summary.json").read_text())
     assert summary["steps"] == 32 and summary["final"] == json.loads((reference / "summary.json").read_text())["final"]

@@ -36,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--config", help="a recipe YAML file of your own")
     train.add_argument("--output", help="run directory (default runs/<task>/<model>-<dataset>-<time>)")
     train.add_argument("--resume", action="store_true", help="continue the run in --output from its last checkpoint")
+    train.add_argument("--device", help="cpu, cuda, cuda:N (default: CUDA when present, else CPU)")
     train.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. trainer.epochs=3")
 
     evaluate = commands.add_parser("evaluate", help="evaluate a checkpoint")
@@ -123,10 +124,13 @@ def _train(args: argparse.Namespace) -> int:
     from zoo.api import prepare_run
     from zoo.trainer import Trainer
 
-    config, run_dir = prepare_run(
-        args.task, args.model, args.dataset, args.config, args.output, args.resume, args.overrides
-    )
-    summary = Trainer(config, run_dir).fit(resume=args.resume)
+    overrides = [*args.overrides, *([f"trainer.device={args.device}"] if args.device else [])]
+    config, run_dir = prepare_run(args.task, args.model, args.dataset, args.config, args.output, args.resume, overrides)
+    try:
+        summary = Trainer(config, run_dir).fit(resume=args.resume)
+    except KeyboardInterrupt:
+        print(f"interrupted; continue with: python -m zoo.train --output {run_dir} --resume", file=sys.stderr)
+        return 130
     best = {k: v for k, v in summary["best"].items() if k.startswith("val/")}
     print(f"run: {run_dir}")
     print(f"best (step {summary['best']['step']}): " + " ".join(f"{k} {v:.4f}" for k, v in best.items()))

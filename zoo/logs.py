@@ -14,6 +14,7 @@ class RunLogger:
 
     def __init__(self, run_dir: Path, total_steps: int, progress: bool, tensorboard: bool, initial_step: int = 0):
         self.run_dir = run_dir
+        _drop_records_after(run_dir / "metrics.jsonl", initial_step)
         self.file = (run_dir / "metrics.jsonl").open("a")
         self.writer = _tensorboard_writer(run_dir) if tensorboard else None
         self.bar = None
@@ -49,6 +50,18 @@ class RunLogger:
         if self.writer is not None:
             self.writer.close()
         self.file.close()
+
+
+def _drop_records_after(path: Path, step: int) -> None:
+    """A resumed run repeats the steps after its checkpoint; their records from the interrupted run go."""
+    if not path.is_file():
+        return
+    lines = path.read_text().splitlines()
+    kept = [line for line in lines if line.strip() and json.loads(line).get("step", 0) <= step]
+    if len(kept) != len(lines):
+        from zoo.io import atomic_write_text
+
+        atomic_write_text(path, "".join(line + "\n" for line in kept))
 
 
 def _tensorboard_writer(run_dir: Path) -> Any:
