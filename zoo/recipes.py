@@ -16,9 +16,9 @@ from zoo.errors import ConfigError, UnknownNameError
 
 
 def configs_dir() -> Path:
-    """``$ZOO_CONFIGS``, else the ``configs/`` folder of this checkout."""
+    """``$ZOO_CONFIGS``, else the recipes shipped with the package (``zoo/configs`` links to ``configs/``)."""
     env = os.environ.get("ZOO_CONFIGS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "configs"
+    return Path(env) if env else Path(__file__).resolve().parent / "configs"
 
 
 def recipe_path(name: str) -> Path:
