@@ -65,11 +65,13 @@ def test_every_entry_points_at_code_and_a_recipe(task):
 def test_listing_imports_no_torch():
     code = (
         "import sys, zoo, zoo.cli\n"
-        "zoo.list_models(); zoo.list_datasets()\n"
+        "zoo.list_models(); zoo.list_datasets(); zoo.list_models(pretrained=True); zoo.list_checkpoints()\n"
         "zoo.cli.main(['list'])\n"
+        "zoo.cli.main(['checkpoints'])\n"
         "heavy = [m for m in ('torch', 'torchvision', 'transformers', 'numpy') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "small_cnn" in result.stdout and "cifar10" in result.stdout
+    assert "vision/resnet18.imagenet1k_v1" in result.stdout

@@ -85,7 +85,9 @@ def test_ema_weights_are_saved_and_used_for_inference(tmp_path):
 
 
 def test_early_stopping(tmp_path):
-    result = train(tmp_path, "optim.lr=0.0", "trainer.epochs=5", "trainer.early_stopping.patience=2")
+    # an improvement must exceed min_delta: none of 1.0 in top-1 can, so the run stops after patience evaluations
+    result = train(tmp_path, "trainer.epochs=5", "trainer.early_stopping.patience=2",
+                   "trainer.early_stopping.min_delta=1.0")
     assert result.summary["status"] == "stopped_early" and result.summary["epochs"] == 3
 
 

@@ -7,13 +7,17 @@ Listing is light (no torch import); building, training and evaluation import wha
 ['vision']
 >>> [m.name for m in zoo.list_models("vision", pattern="resnet*")]
 ['resnet18', 'resnet34', 'resnet50']
+>>> model = zoo.build_model("vision", "resnet18", pretrained=True)     # torchvision's ImageNet weights, cached
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoo.registry import get_dataset_entry, get_model_entry, get_task, list_datasets, list_models, list_tasks
+
+if TYPE_CHECKING:
+    from zoo.hub.catalog import CheckpointEntry
 
 __version__ = "0.1.0"
 
@@ -26,6 +30,7 @@ __all__ = [
     "get_model_entry",
     "get_dataset_entry",
     "build_model",
+    "list_checkpoints",
     "build_dataset",
     "train",
     "evaluate",
@@ -34,11 +39,19 @@ __all__ = [
 ]
 
 
-def build_model(task: str, name: str, **kwargs: Any) -> Any:
-    """A freshly initialised model of a registered name; ``kwargs`` go to its builder."""
+def build_model(task: str, name: str, pretrained: bool | str = False, **kwargs: Any) -> Any:
+    """A model of a registered name; ``kwargs`` go to its builder. ``pretrained=True`` or a tag loads catalog
+    weights (``zoo checkpoints`` lists them), e.g. ``build_model("vision", "resnet18", pretrained="imagenet1k_v1")``."""
     from zoo.api import build_model as _build_model
 
-    return _build_model(task, name, **kwargs)
+    return _build_model(task, name, pretrained=pretrained, **kwargs)
+
+
+def list_checkpoints(task: str | None = None, model: str | None = None) -> list[CheckpointEntry]:
+    """Pretrained checkpoints in the catalogs (no torch import); see :mod:`zoo.hub`."""
+    from zoo.hub.catalog import list_checkpoints as _list_checkpoints
+
+    return _list_checkpoints(task, model)
 
 
 def build_dataset(task: str, name: str, split: str = "train", root: str | None = None, download: bool = False, **kwargs: Any) -> Any:

@@ -19,10 +19,18 @@ from zoo.config import RunConfig, apply_overrides, from_dict, load_yaml
 from zoo.errors import ConfigError
 
 
-def build_model(task: str, name: str, **kwargs: Any) -> Any:
-    """A freshly initialised model; ``kwargs`` go to its builder (e.g. ``num_classes``)."""
+def build_model(task: str, name: str, pretrained: bool | str = False, **kwargs: Any) -> Any:
+    """A model; ``kwargs`` go to its builder (e.g. ``num_classes``).
+
+    ``pretrained=True`` loads the model's default catalog checkpoint, ``pretrained="tag"`` a named one (see
+    ``python -m zoo checkpoints``); a head with another class count is re-initialised with a warning.
+    """
     from zoo.task import call_with_args
 
+    if pretrained:
+        from zoo.hub.pretrained import build_pretrained
+
+        return build_pretrained(task, name, pretrained, kwargs)
     entry = registry.get_model_entry(task, name)
     return call_with_args(registry.load_object(entry.builder), kwargs, {}, "arguments", entry.builder)
 

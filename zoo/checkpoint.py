@@ -116,4 +116,6 @@ def load_trainer_state(path: Path) -> dict[str, Any]:
     file = path / STATE_FILE
     if not file.is_file():
         raise CheckpointError(f"{file} is missing: this checkpoint holds weights only and cannot resume training")
-    return torch.load(file, map_location="cpu", weights_only=True)
+    from zoo.hub.safety import safe_torch_load
+
+    return safe_torch_load(file)

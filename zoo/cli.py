@@ -4,6 +4,12 @@
     zoo train --task vision [--model M] [--dataset D] [--output DIR] [--resume] [key=value ...]
     zoo evaluate --checkpoint RUN/checkpoints/best [--dataset D] [--split val] [--json]
     zoo predict --checkpoint RUN/checkpoints/best image.png ...
+    zoo checkpoints [TASK]                            pretrained checkpoints in the catalogs (no torch import)
+    zoo download NAME... | --task T | --all           prefetch checkpoints into the cache
+    zoo cache [list|verify|clear]
+    zoo publish --checkpoint RUN/checkpoints/best --name task/model.tag --out DIR [--hub REPO]
+    zoo export --checkpoint PATH --format onnx|torchscript
+    zoo serve DIR                                     host a published folder over HTTP
 
 Errors print one line with the cause and the fix; ``--debug`` shows the traceback.
 """
@@ -17,6 +23,7 @@ from collections.abc import Sequence
 
 from zoo import registry
 from zoo.errors import ZooError
+from zoo.hub import commands as hub_commands
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("inputs", nargs="+", metavar="INPUT", help="inputs, e.g. image files")
     predict.add_argument("--device", help="cpu, cuda, cuda:N")
     predict.add_argument("--json", action="store_true", help="print predictions as JSON")
+    hub_commands.add_parsers(commands)
     return parser
 
 
@@ -65,7 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; resume with --resume --output RUN_DIR", file=sys.stderr)
+        if args.command == "download":
+            print("interrupted; run the same command again to resume the download", file=sys.stderr)
+        else:
+            print("interrupted; resume with --resume --output RUN_DIR", file=sys.stderr)
         return 130
 
 
@@ -163,4 +174,4 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"list": _list, "train": _train, "evaluate": _evaluate, "predict": _predict}
+_COMMANDS = {"list": _list, "train": _train, "evaluate": _evaluate, "predict": _predict, **hub_commands.COMMANDS}

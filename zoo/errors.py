@@ -41,3 +41,35 @@ class NonFiniteLossError(ZooError, FloatingPointError):
 
 class CheckpointError(ZooError, ValueError):
     """A checkpoint is missing, incomplete or does not fit the model."""
+
+
+class CatalogError(ZooError, ValueError):
+    """A checkpoint catalog that cannot be read, or an entry that breaks its schema."""
+
+
+class DownloadError(ZooError, OSError):
+    """No source of a checkpoint could be downloaded; the message lists what each source answered."""
+
+
+class OfflineError(DownloadError):
+    """Offline (``ZOO_OFFLINE=1``) and the file is not in the cache; the message names the file and the mirror option."""
+
+
+class HashMismatchError(DownloadError):
+    """A downloaded file is not the one the catalog describes; nothing was kept in the cache."""
+
+
+class UnsafeFileError(ZooError, ValueError):
+    """A file would run code when loaded (a pickle payload) or an archive would write outside its folder."""
+
+
+class WeightsMismatchError(CheckpointError):
+    """Pretrained weights do not fit the model built; the message names the keys."""
+
+
+class ExportError(ZooError, RuntimeError):
+    """An exported model could not be written, or its outputs differ from PyTorch's."""
+
+
+class HeadReinitializedWarning(UserWarning):
+    """Pretrained weights were loaded except for a classifier head of another size, which starts from scratch."""

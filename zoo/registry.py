@@ -9,6 +9,8 @@ imported on first use.
 ['vision']
 >>> zoo.get_model_entry("vision", "resnet18").builder
 'zoo.vision.models:resnet18'
+>>> zoo.list_models("vision", pretrained=True)[0].checkpoints
+('vision/resnet18.imagenet1k_v1',)
 """
 
 from __future__ import annotations
@@ -157,15 +159,30 @@ def _tasks(task: str | None) -> list[TaskEntry]:
     return [get_task(task)] if task is not None else [get_task(t) for t in TASK_INDEXES]
 
 
-def list_models(task: str | None = None, pattern: str | None = None) -> list[ModelEntry]:
-    """Model entries, optionally of one task and matching a shell-style ``pattern`` such as ``"resnet*"``."""
+def list_models(task: str | None = None, pattern: str | None = None, pretrained: bool = False) -> list[ModelEntry]:
+    """Model entries, optionally of one task and matching a shell-style ``pattern`` such as ``"resnet*"``.
+
+    ``pretrained=True`` keeps only models with checkpoints in the catalogs, with ``checkpoints`` holding their names
+    (read from the catalog files, without importing torch).
+    """
+    from dataclasses import replace
     from fnmatch import fnmatch
 
-    return [
+    entries = [
         entry
         for t in _tasks(task)
         for entry in t.models.values()
         if pattern is None or fnmatch(entry.name, pattern)
+    ]
+    if not pretrained:
+        return entries
+    from zoo.hub.catalog import checkpoints_by_model
+
+    names = checkpoints_by_model()
+    return [
+        replace(entry, checkpoints=tuple(dict.fromkeys((*entry.checkpoints, *names[entry.task, entry.name]))))
+        for entry in entries
+        if names.get((entry.task, entry.name))
     ]
 
 

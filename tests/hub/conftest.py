@@ -1,0 +1,61 @@
+"""Fixtures of the checkpoint tests: an isolated cache, one tiny trained run per session, a published site."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TINY_VISION
+from tests.hub.server import LoopbackServer
+
+NAME = "vision/small_cnn.tiny"
+
+
+@pytest.fixture(autouse=True)
+def zoo_home(tmp_path, monkeypatch) -> Path:
+    """Each test gets its own cache and sees only the catalogs it sets."""
+    from zoo.hub import catalog
+
+    home = tmp_path / "zoo_home"
+    monkeypatch.setenv("ZOO_HOME", str(home))
+    for name in ("ZOO_CATALOG", "ZOO_OFFLINE", "ZOO_MIRROR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(catalog, "_extra", [])
+    monkeypatch.setattr(catalog, "_fetched", {})
+    return home
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory) -> Path:
+    """The tiny vision recipe with EMA, trained once (seconds)."""
+    import zoo.api
+
+    run = tmp_path_factory.mktemp("hub") / "run"
+    zoo.api.train("vision", output=run, overrides=[*TINY_VISION, "trainer.ema.decay=0.9"])
+    return run
+
+
+@pytest.fixture(scope="session")
+def site(trained_run, tmp_path_factory) -> Path:
+    """A published folder holding vision/small_cnn.tiny, as a team would serve it."""
+    from zoo.hub.publish import publish
+
+    out = tmp_path_factory.mktemp("site")
+    publish(trained_run, NAME, out)
+    return out
+
+
+@pytest.fixture
+def server(site):
+    served = LoopbackServer(site)
+    yield served
+    served.close()
+
+
+@pytest.fixture
+def served_catalog(server, monkeypatch) -> str:
+    """ZOO_CATALOG pointing at the site's catalog over HTTP, so sources resolve to the loopback server."""
+    url = server.url("catalog.json")
+    monkeypatch.setenv("ZOO_CATALOG", url)
+    return url

@@ -1,0 +1,177 @@
+"""The built-in catalog, generated from upstream libraries' own metadata: ``python scripts/build_catalog.py``.
+
+Nothing here is copied by hand. For each registered zoo model, :data:`UPSTREAM` names the library weights that might
+fit it; each candidate is built on the meta device both ways (the library's builder, and the zoo builder with the
+entry's ``builder_args``) and kept only when every key and shape agrees. URLs, parameter counts, metrics, label
+names and preprocessing come from the library's weights metadata.
+
+torchvision publishes only the first 8 hex digits of each file's sha256 (in the file name) and checks downloads
+against that prefix; the entries record that prefix as ``sha256_prefix`` and zoo checks it the same way.
+
+Adding a library (transformers text classifiers, torchaudio bundles, torchvision detection weights) is one generator
+function taking the registered model names of its task, added to :data:`UPSTREAM`; entries appear only for models
+the registry holds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+FILE_HASH = re.compile(r"-([a-f0-9]{8,})\.")  # torchvision's HASH_REGEX: <name>-<sha256 prefix>.<ext>
+LABEL_SETS = {"ImageNet-1K": "imagenet-1k"}
+METRIC_NAMES = {"acc@1": "top1", "acc@5": "top5"}  # percentages in torchvision; fractions in zoo
+TORCHVISION_LICENSE = "ImageNet terms, see https://github.com/pytorch/vision#pre-trained-model-license"
+
+# zoo vision model -> torchvision builders whose weights may fit it, the first one's DEFAULT being the zoo default.
+TORCHVISION_CLASSIFIERS: dict[str, tuple[str, ...]] = {
+    "resnet18": ("resnet18",),
+    "resnet34": ("resnet34",),
+    "resnet50": ("resnet50",),
+    "mobilenet_v3_small": ("mobilenet_v3_small",),
+    "vit": ("vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"),
+}
+
+
+def torchvision_classifiers(models: set[str]) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """Entries for torchvision classification weights that fit registered vision models, and their label sets."""
+    from torchvision import models as tvm
+
+    entries, label_sets = [], {}
+    for zoo_model, builders in TORCHVISION_CLASSIFIERS.items():
+        if zoo_model not in models:
+            continue
+        for builder_name in builders:
+            enum = tvm.get_model_weights(builder_name)
+            for weights in enum:
+                default = weights is enum.DEFAULT and builder_name == builders[0]
+                entry, labels = _torchvision_entry(zoo_model, builder_name, weights, default, len(builders) > 1)
+                if entry is not None:
+                    entries.append(entry)
+                    label_sets.update(labels)
+    return entries, label_sets
+
+
+def _torchvision_entry(
+    zoo_model: str, builder_name: str, weights: Any, default: bool, variant_in_tag: bool
+) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
+    import torchvision
+    from torchvision import models as tvm
+
+    meta = weights.meta
+    num_classes = len(meta["categories"])
+    reference_kwargs: dict[str, Any] = {"num_classes": num_classes}
+    if "vit" in builder_name:
+        reference_kwargs["image_size"] = meta["min_size"][0]
+    reference = _on_meta(lambda: tvm.get_model(builder_name, weights=None, **reference_kwargs))
+    builder_args = _builder_args(zoo_model, reference, num_classes)
+    ours = _on_meta(lambda: _zoo_builder(zoo_model)(**builder_args))
+    if _shapes(ours) != _shapes(reference):
+        return None, {}
+    from zoo.hub.pretrained import find_head
+
+    metrics = []
+    for dataset, values in meta.get("_metrics", {}).items():
+        for metric, value in values.items():
+            name = METRIC_NAMES.get(metric, metric)
+            metrics.append({"dataset": LABEL_SETS.get(dataset, dataset).lower(), "split": "val", "metric": name,
+                            "value": round(value / 100, 6) if metric in METRIC_NAMES else value})
+    label_set = LABEL_SETS.get(next(iter(meta.get("_metrics", {})), ""), f"{builder_name}-{weights.name}".lower())
+    transform = weights.transforms()
+    preprocessing = {
+        "image_size": transform.crop_size[0], "resize_size": transform.resize_size[0], "channels": 3,
+        "mean": list(transform.mean), "std": list(transform.std), "interpolation": transform.interpolation.value,
+    }
+    file_name = weights.url.rsplit("/", 1)[-1]
+    prefix = FILE_HASH.search(file_name)
+    variant = builder_name.removeprefix(f"{zoo_model}_") + "_" if variant_in_tag else ""
+    entry = {
+        "name": f"vision/{zoo_model}.{variant}{weights.name.lower()}",
+        "file_name": file_name,
+        "sources": [weights.url],
+        "format": "pth",
+        "sha256_prefix": prefix.group(1) if prefix else "",
+        "builder_args": builder_args,
+        "head": list(find_head(ours, num_classes)),
+        "params": meta["num_params"],
+        "metrics": metrics,
+        "preprocessing": preprocessing,
+        "labels": label_set,
+        "license": meta.get("license", TORCHVISION_LICENSE),
+        "recipe": meta.get("recipe", ""),
+        "library": f"torchvision {torchvision.__version__.split('+')[0]} ({builder_name}, {weights})",
+        "default": default,
+        "description": " ".join(meta.get("_docs", "").split())
+        + f" Upstream file about {meta['_file_size']:.1f} MiB; its full sha256 is not published, so zoo checks the"
+        " prefix in its name, as torchvision does.",
+    }
+    kept = {k: v for k, v in entry.items() if v not in ("", [], {}, False)}
+    return kept, {label_set: list(meta["categories"])}
+
+
+def _builder_args(zoo_model: str, reference: Any, num_classes: int) -> dict[str, Any]:
+    """Arguments of the zoo builder that reproduce the library's architecture, read from a built reference."""
+    if zoo_model == "vit":
+        return {
+            "num_classes": num_classes,
+            "image_size": reference.image_size,
+            "patch_size": reference.patch_size,
+            "num_layers": len(reference.encoder.layers),
+            "num_heads": reference.encoder.layers[0].num_heads,
+            "hidden_dim": reference.hidden_dim,
+            "mlp_dim": reference.mlp_dim,
+        }
+    return {"num_classes": num_classes, "small_input": False}
+
+
+def _zoo_builder(model: str) -> Callable[..., Any]:
+    from zoo import registry
+
+    return registry.load_object(registry.get_model_entry("vision", model).builder)
+
+
+def _on_meta(build: Callable[[], Any]) -> Any:
+    """Build without allocating or initialising real tensors: only names and shapes are compared."""
+    import torch
+
+    with torch.device("meta"):
+        return build()
+
+
+def _shapes(model: Any) -> dict[str, tuple[int, ...]]:
+    return {k: tuple(v.shape) for k, v in model.state_dict().items()}
+
+
+# task -> generator of (entries, label sets) for the task's registered model names. One line per library.
+UPSTREAM: dict[str, list[Callable[[set[str]], tuple[list[dict[str, Any]], dict[str, list[str]]]]]] = {
+    "vision": [torchvision_classifiers],
+}
+
+
+def generate() -> dict[str, Any]:
+    """The built-in catalog as it would be written now, for the libraries installed now."""
+    from zoo import registry
+    from zoo.hub.catalog import FORMAT
+
+    entries: list[dict[str, Any]] = []
+    label_sets: dict[str, list[str]] = {}
+    for task in registry.list_tasks():
+        for generator in UPSTREAM.get(task, []):
+            found, labels = generator({m.name for m in registry.list_models(task)})
+            entries += found
+            label_sets.update(labels)
+    return {
+        "format": FORMAT,
+        "generated_by": "scripts/build_catalog.py",
+        "libraries": library_versions(),
+        "label_sets": label_sets,
+        "checkpoints": entries,
+    }
+
+
+def library_versions() -> dict[str, str]:
+    """Versions whose metadata the catalog reflects; another version may publish other weights."""
+    import torchvision
+
+    return {"torchvision": torchvision.__version__.split("+")[0]}
