@@ -3,7 +3,7 @@
 Prints generation seconds, the CNN's validation top-1 and training seconds, and the linear classifier's top-1, so
 that a change to the generator or to the default recipe can be checked against the figures the recipe promises.
 
-    python scripts/tune_shapes.py --width 16 --epochs 6 --batch-size 128 --lr 3e-3
+    python scripts/tune_shapes.py --width 16 --epochs 3 --batch-size 64 --lr 3e-3 --warmup 0.1
 """
 
 from __future__ import annotations
@@ -127,11 +127,11 @@ def main() -> None:
     parser.add_argument("--num-train", type=int, default=shapes.NUM_TRAIN)
     parser.add_argument("--num-val", type=int, default=shapes.NUM_VAL)
     parser.add_argument("--width", type=int, default=16)
-    parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--weight-decay", type=float, default=5e-4)
-    parser.add_argument("--warmup", type=float, default=0.0)
+    parser.add_argument("--warmup", type=float, default=0.1)
     parser.add_argument("--pad", type=int, default=2)
     parser.add_argument("--no-flip", action="store_true")
     parser.add_argument("--no-channels-last", action="store_true")

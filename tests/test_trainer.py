@@ -49,14 +49,6 @@ def test_run_directory_holds_config_logs_summary_and_checkpoints(tmp_path):
     assert result.model is not None and result.metrics == summary["final"]
 
 
-def test_model_learns(tmp_path):
-    result = train(tmp_path, "trainer.epochs=6", "data.args.num_train=1024", "model.args.width=16")
-    losses = [json.loads(line)["train/loss"] for line in (result.run_dir / "metrics.jsonl").read_text().splitlines()
-              if "train/loss" in line]
-    assert losses[-1] < 0.8 * losses[0]
-    assert result.summary["best"]["val/top1"] > 0.3  # 10+ classes: chance is below 0.1
-
-
 def test_accumulation_matches_a_larger_batch(tmp_path):
     a = train(tmp_path, *TINY_VIT, "data.batch_size=64", "trainer.accumulate=1", name="a").run_dir
     b = train(tmp_path, *TINY_VIT, "data.batch_size=32", "trainer.accumulate=2", name="b").run_dir

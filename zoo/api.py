@@ -159,6 +159,8 @@ def evaluate(
     overrides: list[str] | tuple[str, ...] = (),
 ) -> dict[str, float]:
     """Metrics of a checkpoint on a split; on the recipe's own validation split they equal what training logged."""
+    import torch
+
     from zoo.runtime import Precision, select_device
     from zoo.trainer import evaluate as run_evaluation
     from zoo.trainer import make_eval_loader
@@ -176,7 +178,10 @@ def evaluate(
     device_ = select_device(config.trainer.device)
     loader = make_eval_loader(data, config, pin=device_.type == "cuda")
     metrics = task.build_metrics(loaded.meta["info"]).to(device_)
-    results = run_evaluation(task, loaded.model, loader, metrics, device_, Precision(config.trainer.precision, device_))
+    precision = Precision(config.trainer.precision, device_)
+    if config.trainer.channels_last:
+        loaded.model.to(memory_format=torch.channels_last)
+    results = run_evaluation(task, loaded.model, loader, metrics, device_, precision, config.trainer.channels_last)
     return {f"{split}/{k}": v for k, v in results.items()}
 
 

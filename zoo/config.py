@@ -82,6 +82,7 @@ class TrainerConfig:
     monitor_mode: Literal["", "max", "min"] = ""
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     ema: EmaConfig = field(default_factory=EmaConfig)
+    channels_last: bool = False  # NHWC memory format for the model and 4-D batch tensors: faster CNNs
     progress: bool = True
     tensorboard: bool = True  # writes event files when tensorboard is installed
 

@@ -90,13 +90,18 @@ def _as_tuple(value: Any) -> Any:
     return tuple(_as_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
-def move_to_device(batch: Any, device: torch.device, non_blocking: bool = False) -> Any:
-    """Tensors anywhere inside tuples, lists and dicts go to ``device``; everything else is left as it is."""
+def move_to_device(batch: Any, device: torch.device, non_blocking: bool = False, channels_last: bool = False) -> Any:
+    """Tensors anywhere inside tuples, lists and dicts go to ``device``; everything else is left as it is.
+
+    With ``channels_last``, 4-D floating tensors (image batches) are laid out NHWC to match the model.
+    """
     if isinstance(batch, torch.Tensor):
+        if channels_last and batch.ndim == 4 and batch.is_floating_point():
+            return batch.to(device, non_blocking=non_blocking, memory_format=torch.channels_last)
         return batch.to(device, non_blocking=non_blocking)
     if isinstance(batch, dict):
-        return {k: move_to_device(v, device, non_blocking) for k, v in batch.items()}
+        return {k: move_to_device(v, device, non_blocking, channels_last) for k, v in batch.items()}
     if isinstance(batch, (list, tuple)):
-        moved = [move_to_device(v, device, non_blocking) for v in batch]
+        moved = [move_to_device(v, device, non_blocking, channels_last) for v in batch]
         return type(batch)(*moved) if hasattr(batch, "_fields") else type(batch)(moved)
     return batch

@@ -60,6 +60,8 @@ class Trainer:
         self.mode = trainer.monitor_mode or self.task.monitor_mode
         self.data: TaskData = self.task.build_data(["train", "val"])
         self.model: nn.Module = self.task.build_model(self.data.info).to(self.device)
+        if trainer.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
         self.metrics = self.task.build_metrics(self.data.info).to(self.device)
         self.optimizer = build_optimizer(config.optim, self.model)
         self.scaler = self.precision.grad_scaler()
@@ -103,7 +105,7 @@ class Trainer:
             while not stop:
                 self.train_sampler.set_epoch(p.epoch, start=p.batch_in_epoch * config.data.batch_size)
                 for batch in self.train_loader:
-                    batch = move_to_device(batch, self.device, non_blocking=True)
+                    batch = move_to_device(batch, self.device, True, trainer.channels_last)
                     with self.precision.autocast():
                         out = self.task.train_step(self.model, batch)
                     self.scaler.scale(out.loss / accumulate).backward()
@@ -178,8 +180,10 @@ class Trainer:
     def _evaluate_and_save(self, logger: RunLogger) -> bool:
         """Evaluate, save ``last`` (and ``best`` when the monitored metric improved); True asks to stop early."""
         p, stopping = self.progress, self.config.trainer.early_stopping
-        model = self.inference_model
-        metrics = evaluate(self.task, model, self.val_loader, self.metrics, self.device, self.precision)
+        metrics = evaluate(
+            self.task, self.inference_model, self.val_loader, self.metrics, self.device, self.precision,
+            self.config.trainer.channels_last,
+        )
         self.model.train()
         self.last_metrics = metrics
         if self.monitor not in metrics:
@@ -293,7 +297,13 @@ def make_eval_loader(data: TaskData, config: RunConfig, pin: bool) -> torch.util
 
 @torch.no_grad()
 def evaluate(
-    task: Task, model: nn.Module, loader: Any, metrics: Any, device: torch.device, precision: Precision
+    task: Task,
+    model: nn.Module,
+    loader: Any,
+    metrics: Any,
+    device: torch.device,
+    precision: Precision,
+    channels_last: bool = False,
 ) -> dict[str, float]:
     """Mean loss and the task's metrics over ``loader``, reduced across ranks."""
     was_training = model.training
@@ -301,7 +311,7 @@ def evaluate(
     metrics.reset()
     total = torch.zeros(2, device=device, dtype=torch.float64)
     for batch in loader:
-        batch = move_to_device(batch, device, non_blocking=True)
+        batch = move_to_device(batch, device, True, channels_last)
         with precision.autocast():
             out = task.eval_step(model, batch, metrics)
         total[0] += out.loss.detach().double() * out.size

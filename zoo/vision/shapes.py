@@ -1,9 +1,12 @@
 """Shapes: a procedurally generated image-classification dataset that needs no files and no network.
 
 Each 32x32 RGB image holds one shape whose class is the label, drawn at a random position, scale and rotation in
-a random colour over a random gradient background, with distractor strokes, dots and blobs and pixel noise. The
-colour says nothing about the class and every class is mirror-symmetric, so horizontal flips keep labels valid.
-A small CNN learns it in about a minute on a CPU; a linear classifier on the pixels does not.
+a random colour over a random gradient background, with distractor strokes and dots and pixel noise. The colour
+says nothing about the class. Rotations stay within about +-35 degrees of upright: with full turns the small CNN
+needs several times the training to reach the same accuracy. Every class is symmetric about its upright axis and
+the rotation range is symmetric, so a horizontal flip maps the data onto itself and is a valid augmentation.
+The small CNN reaches about 97% top-1 in half a minute on two CPU cores; a linear classifier on the pixels stays
+near 12%.
 
 Images are rasterised for a whole batch at once from signed-distance functions evaluated on the pixel grid after
 an inverse similarity transform per sample, anti-aliased by clamping the distance in pixels to one pixel's width.
@@ -17,10 +20,9 @@ from functools import lru_cache
 
 import torch
 from torch import Tensor
-from torch.utils.data import Dataset
 
 from zoo.errors import ConfigError
-from zoo.vision.datasets import ImageSplit
+from zoo.vision.datasets import ImageSplit, TensorImageDataset
 
 CLASSES: tuple[str, ...] = (
     "circle",
@@ -35,23 +37,23 @@ CLASSES: tuple[str, ...] = (
     "diamond",
 )
 
-NUM_TRAIN = 10_000
+NUM_TRAIN = 20_000
 NUM_VAL = 2_000
 SPLITS = ("train", "val", "test")
 
-# Per-channel statistics of shapes("train") with the defaults (seed 0, 10,000 images, 32x32), in [0, 1].
-MEAN: tuple[float, float, float] = (0.0, 0.0, 0.0)
-STD: tuple[float, float, float] = (1.0, 1.0, 1.0)
+# Per-channel statistics of shapes("train") with the defaults (seed 0, 20,000 images, 32x32), in [0, 1].
+MEAN: tuple[float, float, float] = (0.501, 0.500, 0.500)
+STD: tuple[float, float, float] = (0.292, 0.292, 0.292)
 
-_CHUNK = 2048
+_CHUNK = 512
 # How hard the images are: shape scale (fraction of the half-width), rotation range (radians), distractors drawn
 # below and above the shape, pixel-noise standard deviation range, and least RGB distance of shape to background.
-_SCALE = (0.38, 0.62)
-_ROTATION = math.pi
+_SCALE = (0.45, 0.7)
+_ROTATION = 0.6
 _CLUTTER_BELOW = 3
-_CLUTTER_ABOVE = 2
-_NOISE = (0.02, 0.08)
-_CONTRAST = 0.45
+_CLUTTER_ABOVE = 1
+_NOISE = (0.02, 0.06)
+_CONTRAST = 0.5
 _SPLIT_STREAM = {"train": 0, "val": 1}
 
 
@@ -132,23 +134,23 @@ def _diamond(x: Tensor, y: Tensor) -> Tensor:
     return (x.abs() / a + y.abs() / b - 1) * (a * b / math.hypot(a, b))
 
 
-_SDFS: tuple[Callable[[Tensor, Tensor], Tensor], ...] = (
-    _circle,
-    _square,
-    _polygon(3, 1.0),
-    _star,
-    _cross,
-    _ring,
-    _crescent,
-    _arrow,
-    _heart,
-    _diamond,
-)
+_SDFS: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    "circle": _circle,
+    "square": _square,
+    "triangle": _polygon(3, 1.0),
+    "star": _star,
+    "cross": _cross,
+    "ring": _ring,
+    "crescent": _crescent,
+    "arrow": _arrow,
+    "heart": _heart,
+    "diamond": _diamond,
+}
 
 
 def _coverage(distance_px: Tensor) -> Tensor:
     """Fraction of a pixel inside the shape, from the signed distance of its centre in pixels."""
-    return (0.5 - distance_px).clamp(0, 1)
+    return distance_px.neg_().add_(0.5).clamp_(0, 1)
 
 
 def _grid(image_size: int) -> tuple[Tensor, Tensor]:
@@ -174,25 +176,22 @@ def _render(labels: Tensor, generator: torch.Generator, image_size: int) -> Tens
     image = c0.view(n, 3, 1, 1) + (c1 - c0).view(n, 3, 1, 1) * ramp
 
     def paint(alpha: Tensor, colour: Tensor) -> None:
-        a = alpha.unsqueeze(1)
-        image.mul_(1 - a).add_(a * colour.view(n, 3, 1, 1))
+        image.lerp_(colour.view(n, 3, 1, 1).expand_as(image), alpha.unsqueeze(1))
 
     def clutter(count: int) -> None:
-        """Strokes and dots too short or small to look like any class."""
+        """Strokes and dots (capsules of zero length) too short or small to look like any class."""
         for _ in range(count):
-            kind = uniform(0, 1)
-            on = (uniform(0, 1) < 0.7).float().view(n, 1, 1)
-            ax, ay = uniform(-1, 1), uniform(-1, 1)
-            angle, length = uniform(0, 2 * math.pi), uniform(0.15, 0.5)
-            bx, by = ax + length * torch.cos(angle), ay + length * torch.sin(angle)
-            width = uniform(0.03, 0.08).view(n, 1, 1)
-            ax, ay, bx, by = (t.view(n, 1, 1) for t in (ax, ay, bx, by))
-            ex, ey = bx - ax, by - ay
-            h = (((gx - ax) * ex + (gy - ay) * ey) / (ex * ex + ey * ey)).clamp(0, 1)
-            stroke = torch.hypot(gx - ax - h * ex, gy - ay - h * ey) - width
-            dot = torch.hypot(gx - ax, gy - ay) - uniform(0.05, 0.14).view(n, 1, 1)
-            distance = torch.where((kind < 0.6).view(n, 1, 1), stroke, dot)
-            paint(_coverage(distance * px) * on * 0.9, uniform(0, 1, 3))
+            stroke, shown = uniform(0, 1) < 0.6, uniform(0, 1) < 0.7
+            ax, ay = uniform(-1, 1).view(n, 1, 1), uniform(-1, 1).view(n, 1, 1)
+            angle = uniform(0, 2 * math.pi)
+            length = torch.where(stroke, uniform(0.15, 0.5), 0.0)
+            radius = torch.where(stroke, uniform(0.03, 0.08), uniform(0.05, 0.14))
+            radius = torch.where(shown, radius, -4.0).view(n, 1, 1)
+            ex, ey = (length * torch.cos(angle)).view(n, 1, 1), (length * torch.sin(angle)).view(n, 1, 1)
+            qx, qy = gx - ax, gy - ay
+            h = ((qx * ex + qy * ey) / (ex * ex + ey * ey + 1e-9)).clamp_(0, 1)
+            distance = torch.hypot(qx - h * ex, qy - h * ey).sub_(radius)
+            paint(_coverage(distance * px).mul_(0.9), uniform(0, 1, 3))
 
     clutter(_CLUTTER_BELOW)
 
@@ -209,45 +208,43 @@ def _render(labels: Tensor, generator: torch.Generator, image_size: int) -> Tens
     dx, dy = (gx - cx.view(n, 1, 1)) / scale.view(n, 1, 1), (gy - cy.view(n, 1, 1)) / scale.view(n, 1, 1)
     lx, ly = cos_t * dx + sin_t * dy, -sin_t * dx + cos_t * dy
     alpha = torch.empty(n, image_size, image_size)
-    for c, sdf in enumerate(_SDFS):
+    for c, name in enumerate(CLASSES):
         idx = (labels == c).nonzero().squeeze(1)
         if idx.numel():
-            alpha[idx] = _coverage(sdf(lx[idx], ly[idx]) * (scale[idx] * px).view(-1, 1, 1))
+            alpha[idx] = _coverage(_SDFS[name](lx[idx], ly[idx]) * (scale[idx] * px).view(-1, 1, 1))
     paint(alpha, colour)
 
     clutter(_CLUTTER_ABOVE)
 
-    image.add_(torch.randn(image.shape, generator=generator) * uniform(*_NOISE).view(n, 1, 1, 1))
-    return image.clamp_(0, 1).mul_(255).round_().to(torch.uint8)
+    image.addcmul_(torch.randn(image.shape, generator=generator), uniform(*_NOISE).view(n, 1, 1, 1))
+    return image.mul_(255).add_(0.5).clamp_(0, 255).to(torch.uint8)
 
 
 def generate(num: int, seed: int, image_size: int = 32) -> tuple[Tensor, Tensor]:
-    """uint8 images (N, 3, H, W) and int64 labels (N,), balanced classes; bit-identical for the same arguments."""
-    generator = torch.Generator().manual_seed(seed)
-    labels = (torch.arange(num) % len(CLASSES))[torch.randperm(num, generator=generator)]
-    images = torch.empty(num, 3, image_size, image_size, dtype=torch.uint8)
-    for start in range(0, num, _CHUNK):
-        stop = min(start + _CHUNK, num)
-        images[start:stop] = _render(labels[start:stop], generator, image_size)
+    """uint8 images (N, 3, H, W) and int64 labels (N,), balanced classes; bit-identical for the same arguments.
+
+    Runs on one thread: rendering is thousands of small element-wise ops, each a sync point of the thread pool, and
+    when other processes compete for the cores every sync can wait a scheduler slice (20-60 s instead of 2 s for
+    22,000 images on two shared cores). The result does not depend on the thread count.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        generator = torch.Generator().manual_seed(seed)
+        labels = (torch.arange(num) % len(CLASSES))[torch.randperm(num, generator=generator)]
+        images = torch.empty(num, 3, image_size, image_size, dtype=torch.uint8)
+        for start in range(0, num, _CHUNK):
+            stop = min(start + _CHUNK, num)
+            images[start:stop] = _render(labels[start:stop], generator, image_size)
+    finally:
+        torch.set_num_threads(threads)
     return images, labels
 
 
 @lru_cache(maxsize=8)
 def _cached(split: str, num: int, seed: int, image_size: int) -> tuple[Tensor, Tensor]:
+    """Train uses even generator seeds and val odd ones, so no (split, seed) pair shares a stream with another."""
     return generate(num, 2 * seed + _SPLIT_STREAM[split] + 7919, image_size)
-
-
-class ShapesDataset(Dataset):
-    """Items ``(uint8 image (3, H, W), int label)`` over tensors held in memory."""
-
-    def __init__(self, images: Tensor, labels: Tensor):
-        self.images, self.labels = images, labels
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, index: int) -> tuple[Tensor, int]:
-        return self.images[index], int(self.labels[index])
 
 
 def shapes(
@@ -266,7 +263,7 @@ def shapes(
     num = num_train if split == "train" else num_val
     images, labels = _cached(split, num, seed, image_size)
     return ImageSplit(
-        dataset=ShapesDataset(images, labels),
+        dataset=TensorImageDataset(images, labels),
         classes=list(CLASSES),
         channels=3,
         image_size=image_size,
