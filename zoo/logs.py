@@ -12,18 +12,30 @@ from typing import Any
 class RunLogger:
     """Writes one JSON record per log step and evaluation; only the main process should own one."""
 
-    def __init__(self, run_dir: Path, total_steps: int, progress: bool, tensorboard: bool, initial_step: int = 0):
-        self.run_dir = run_dir
+    def __init__(
+        self,
+        run_dir: Path,
+        total_steps: int,
+        progress: bool,
+        tensorboard: bool,
+        initial_step: int = 0,
+        enabled: bool = True,
+    ):
+        self.run_dir, self.enabled = run_dir, enabled
+        self.file, self.writer, self.bar = None, None, None
+        if not enabled:  # another rank owns the logs
+            return
         _drop_records_after(run_dir / "metrics.jsonl", initial_step)
         self.file = (run_dir / "metrics.jsonl").open("a")
         self.writer = _tensorboard_writer(run_dir) if tensorboard else None
-        self.bar = None
         if progress:
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=total_steps, initial=initial_step, unit="step", dynamic_ncols=True, disable=None)
 
     def log(self, step: int, record: dict[str, Any]) -> None:
+        if self.file is None:
+            return
         full = {"step": step, "time": round(time.time(), 3), **record}
         self.file.write(json.dumps(full) + "\n")
         self.file.flush()
@@ -39,6 +51,8 @@ class RunLogger:
                 self.bar.set_postfix(postfix, refresh=False)
 
     def print(self, line: str) -> None:
+        if not self.enabled:
+            return
         if self.bar is not None and not self.bar.disable:
             self.bar.write(line)
         else:
@@ -49,7 +63,8 @@ class RunLogger:
             self.bar.close()
         if self.writer is not None:
             self.writer.close()
-        self.file.close()
+        if self.file is not None:
+            self.file.close()
 
 
 def _drop_records_after(path: Path, step: int) -> None:

@@ -10,6 +10,7 @@ checkpoints with exact resumption, and logs.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -54,14 +55,26 @@ class Trainer:
             raise ConfigError("trainer.accumulate and data.batch_size must be at least 1")
         seed_everything(trainer.seed)
         self.device = select_device(trainer.device)
+        distributed.setup(self.device.type)
+        if self.device.type == "cuda" and distributed.is_initialized():
+            self.device = torch.device("cuda", distributed.local_rank())
+        self.run_dir = Path(distributed.broadcast_object(str(self.run_dir)))
+        self.ckpt_dir = self.run_dir / "checkpoints"
         self.precision = Precision(trainer.precision, self.device)
         self.task: Task = load_task(config)
         self.monitor = trainer.monitor or self.task.monitor
         self.mode = trainer.monitor_mode or self.task.monitor_mode
-        self.data: TaskData = self.task.build_data(["train", "val"])
+        self.data: TaskData = _main_process_first(lambda: self.task.build_data(["train", "val"]))
         self.model: nn.Module = self.task.build_model(self.data.info).to(self.device)
         if trainer.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        self.train_model = self.model
+        if distributed.is_initialized():
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.train_model = DistributedDataParallel(self.model, device_ids=ids)
+            torch.manual_seed(trainer.seed + 1_000_003 * distributed.rank())  # dropout differs across ranks
         self.metrics = self.task.build_metrics(self.data.info).to(self.device)
         self.optimizer = build_optimizer(config.optim, self.model)
         self.scaler = self.precision.grad_scaler()
@@ -93,7 +106,7 @@ class Trainer:
         if distributed.is_main():
             save_yaml(config, self.run_dir / "config.yaml")
         logger = RunLogger(
-            self.run_dir, self.total_steps, trainer.progress and distributed.is_main(), trainer.tensorboard, p.step
+            self.run_dir, self.total_steps, trainer.progress, trainer.tensorboard, p.step, enabled=distributed.is_main()
         )
         logger.print(f"run: {self.run_dir}  ({self.param_count:,} parameters, device {self.device}, "
                      f"{self.steps_per_epoch} steps per epoch, {self.total_steps} steps)")
@@ -106,24 +119,26 @@ class Trainer:
                 self.train_sampler.set_epoch(p.epoch, start=p.batch_in_epoch * config.data.batch_size)
                 for batch in self.train_loader:
                     batch = move_to_device(batch, self.device, True, trainer.channels_last)
-                    with self.precision.autocast():
-                        out = self.task.train_step(self.model, batch)
-                    self.scaler.scale(out.loss / accumulate).backward()
+                    boundary = (p.batch_in_epoch + 1) % accumulate == 0 or p.batch_in_epoch + 1 >= self.batches_per_epoch
+                    with self._gradient_sync(boundary):
+                        with self.precision.autocast():
+                            out = self.task.train_step(self.train_model, batch)
+                        self.scaler.scale(out.loss / accumulate).backward()
                     p.batch_in_epoch += 1
-                    p.samples += out.size
+                    p.samples += out.size * distributed.world_size()
                     window_loss += out.loss.detach().float() * out.size
                     window_samples += out.size
-                    if p.batch_in_epoch % accumulate and p.batch_in_epoch < self.batches_per_epoch:
+                    if not boundary:
                         continue
                     self._optimizer_step()
                     p.step += 1
                     if p.step % trainer.log_every == 0 or p.step == self.total_steps:
-                        loss = (window_loss / max(window_samples, 1)).item()
+                        loss_sum, count = self._reduce_window(window_loss, window_samples)
+                        loss = loss_sum / max(count, 1)
                         self._check_finite(loss)
-                        rate = window_samples / max(time.perf_counter() - window_start, 1e-9)
+                        rate = count / max(time.perf_counter() - window_start, 1e-9)
                         lr = self.optimizer.param_groups[0]["lr"]
-                        if distributed.is_main():
-                            logger.log(p.step, {"epoch": p.epoch, "train/loss": loss, "lr": lr, "samples_per_s": rate})
+                        logger.log(p.step, {"epoch": p.epoch, "train/loss": loss, "lr": lr, "samples_per_s": rate})
                         logger.advance(0, {"loss": f"{loss:.4f}", "lr": f"{lr:.2e}", "samples/s": f"{rate:.0f}"})
                         window_loss.zero_()
                         window_samples, window_start = 0, time.perf_counter()
@@ -136,18 +151,34 @@ class Trainer:
                     )
                     done = p.step >= self.total_steps
                     if eval_due or done:
-                        self._check_finite((window_loss / max(window_samples, 1)).item())
+                        self._check_finite(self._window_mean(window_loss, window_samples))
                         p.train_time += time.perf_counter() - started
                         stop = self._evaluate_and_save(logger) or done
                         started = time.perf_counter()
                     elif trainer.checkpoint_every and p.step % trainer.checkpoint_every == 0:
-                        self._check_finite((window_loss / max(window_samples, 1)).item())
+                        self._check_finite(self._window_mean(window_loss, window_samples))
                         self._save(tags=("last",))
                     if stop or end_of_epoch:
                         break
         finally:
             logger.close()
         return self._summary()
+
+    def _gradient_sync(self, boundary: bool) -> Any:
+        """Under DDP, gradients are all-reduced only on the micro-batch that ends an accumulation."""
+        if boundary or self.train_model is self.model:
+            return contextlib.nullcontext()
+        return self.train_model.no_sync()
+
+    def _reduce_window(self, loss_sum: torch.Tensor, count: int) -> tuple[float, int]:
+        """Loss sum and sample count of the log window over all ranks, so every rank sees the same (finite?) value."""
+        total = torch.stack([loss_sum.double(), torch.tensor(float(count), device=loss_sum.device, dtype=torch.float64)])
+        distributed.all_reduce_sum(total)
+        return float(total[0]), int(total[1])
+
+    def _window_mean(self, loss_sum: torch.Tensor, count: int) -> float:
+        total, n = self._reduce_window(loss_sum, count)
+        return total / max(n, 1)
 
     def _optimizer_step(self) -> None:
         clip = self.config.trainer.clip_grad_norm
@@ -197,10 +228,9 @@ class Trainer:
             p.best, p.best_step, p.evals_without_improvement = value, p.step, 0
         else:
             p.evals_without_improvement += 1
-        if distributed.is_main():
-            logger.log(p.step, {"epoch": p.epoch, **{f"val/{k}": v for k, v in metrics.items()}})
-            mark = " (best)" if improved else ""
-            logger.print(f"epoch {p.epoch} step {p.step}: {format_metrics({f'val/{k}': v for k, v in metrics.items()})}{mark}")
+        logger.log(p.step, {"epoch": p.epoch, **{f"val/{k}": v for k, v in metrics.items()}})
+        mark = " (best)" if improved else ""
+        logger.print(f"epoch {p.epoch} step {p.step}: {format_metrics({f'val/{k}': v for k, v in metrics.items()})}{mark}")
         self._save(tags=("last", "best") if improved else ("last",))
         return bool(stopping.patience) and p.evals_without_improvement >= stopping.patience
 
@@ -214,12 +244,13 @@ class Trainer:
 
     def _save(self, tags: tuple[str, ...]) -> None:
         self._check_weights()
+        rng_per_rank = distributed.gather_objects(rng_state())
         if distributed.is_main():
             state = {
                 "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
                 "scaler": self.scaler.state_dict(),
-                "rng": rng_state(),
+                "rng": rng_per_rank,
                 "progress": asdict(self.progress),
             }
             checkpoint.save(
@@ -254,7 +285,9 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
-        set_rng_state(state["rng"])
+        rngs = state["rng"]
+        same_world = len(rngs) == distributed.world_size()
+        set_rng_state(rngs[distributed.rank()] if same_world else rngs[0])
         self.progress = Progress(**state["progress"])
         self.last_metrics = {k.removeprefix("val/"): v for k, v in checkpoint.read_meta(path)["metrics"].items()}
         if self.ema is not None:
@@ -284,6 +317,16 @@ class Trainer:
         if distributed.is_main():
             atomic_write_json(self.run_dir / "summary.json", summary)
         return summary
+
+
+def _main_process_first(build: Any) -> Any:
+    """Rank 0 prepares (downloads, caches) first; the others then read what it wrote."""
+    if not distributed.is_main():
+        distributed.barrier()
+    result = build()
+    if distributed.is_main():
+        distributed.barrier()
+    return result
 
 
 def make_eval_loader(data: TaskData, config: RunConfig, pin: bool) -> torch.utils.data.DataLoader:

@@ -1,0 +1,65 @@
+"""torchrun with 2 CPU processes (gloo) trains exactly what one process does with the same global batch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from tests.conftest import REPO, TINY_VISION
+from tests.test_trainer import TINY_VIT
+from zoo import api
+
+
+def torchrun(output, *overrides, processes=2):
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}",
+               "-m", "zoo.train", "--task", "vision", "--output", str(output), *overrides]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
+
+
+@pytest.mark.slow
+def test_two_processes_match_one_with_the_same_global_batch(tmp_path):
+    common = [*TINY_VISION, *TINY_VIT, "trainer.epochs=2", "trainer.checkpoint_every=3"]
+    single = api.train("vision", output=tmp_path / "single", overrides=[*common, "data.batch_size=32"]).run_dir
+    result = torchrun(tmp_path / "ddp", *common, "data.batch_size=16")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "terminate called" not in result.stderr
+
+    expected = load_file(str(single / "checkpoints" / "last" / "model.safetensors"))
+    actual = load_file(str(tmp_path / "ddp" / "checkpoints" / "last" / "model.safetensors"))
+    assert all(torch.allclose(expected[k], actual[k], atol=1e-5) for k in expected)
+
+    def records(run):
+        return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+    one, two = records(single), records(tmp_path / "ddp")
+    assert [r["step"] for r in one] == [r["step"] for r in two]  # rank 0 alone writes the log
+    for a, b in zip(one, two):
+        for key in ("train/loss", "val/loss", "val/top1"):
+            if key in a:
+                assert a[key] == pytest.approx(b[key], abs=1e-4), (a, b)
+    summary = json.loads((tmp_path / "ddp" / "summary.json").read_text())
+    assert summary["samples_seen"] == json.loads((single / "summary.json").read_text())["samples_seen"]
+
+
+@pytest.mark.slow
+def test_resume_under_ddp(tmp_path):
+    common = [*TINY_VISION, *TINY_VIT, "data.batch_size=16", "trainer.checkpoint_every=3"]
+    assert torchrun(tmp_path / "run", *common, "trainer.max_steps=5").returncode == 0
+    result = torchrun(tmp_path / "run", *common, "trainer.max_steps=10", "--resume")
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["steps"] == 10
+
+
+def test_a_failing_rank_ends_the_run_with_its_error(tmp_path):
+    result = torchrun(tmp_path / "run", *TINY_VISION, "optim.lr=1e12", "optim.name=sgd", "trainer.log_every=1",
+                      "scheduler.name=constant")
+    assert result.returncode != 0
+    assert "error (rank 0)" in result.stderr and "Lower optim.lr" in result.stderr
