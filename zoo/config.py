@@ -70,6 +70,8 @@ class TrainerConfig:
     epochs: int = 10
     max_steps: int = 0  # optimizer steps; 0 means epochs decide
     device: str = "auto"  # auto, cpu, cuda, cuda:N
+    threads: int = 0  # CPU threads for torch ops (torch.set_num_threads); 0 keeps torch's default. Small models on a
+    # busy machine run many times faster with 1: each multi-threaded op otherwise waits for a second free core.
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     accumulate: int = 1  # micro-batches per optimizer step
     clip_grad_norm: float = 0.0  # 0 turns clipping off
@@ -83,6 +85,7 @@ class TrainerConfig:
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
     ema: EmaConfig = field(default_factory=EmaConfig)
     channels_last: bool = False  # NHWC memory format for the model and 4-D batch tensors: faster CNNs
+    compile: bool = False  # torch.compile the training model (the first steps are slower while it compiles)
     progress: bool = True
     tensorboard: bool = True  # writes event files when tensorboard is installed
 

@@ -27,6 +27,7 @@ from zoo.errors import ConfigError, NonFiniteLossError
 from zoo.io import atomic_write_json
 from zoo.logs import RunLogger, format_metrics
 from zoo.optim import build_optimizer, build_scheduler
+from zoo.perf import TimedIterator, count_flops, peak_flops
 from zoo.runtime import Precision, move_to_device, rng_state, seed_everything, select_device, set_rng_state
 from zoo.task import Task, TaskData, load_task
 
@@ -54,6 +55,8 @@ class Trainer:
         if trainer.accumulate < 1 or config.data.batch_size < 1:
             raise ConfigError("trainer.accumulate and data.batch_size must be at least 1")
         seed_everything(trainer.seed)
+        if trainer.threads > 0:
+            torch.set_num_threads(trainer.threads)
         self.device = select_device(trainer.device)
         distributed.setup(self.device.type)
         if self.device.type == "cuda" and distributed.is_initialized():
@@ -68,6 +71,8 @@ class Trainer:
         self.model: nn.Module = self.task.build_model(self.data.info).to(self.device)
         if trainer.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
         self.train_model = self.model
         if distributed.is_initialized():
             from torch.nn.parallel import DistributedDataParallel
@@ -75,6 +80,10 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.train_model = DistributedDataParallel(self.model, device_ids=ids)
             torch.manual_seed(trainer.seed + 1_000_003 * distributed.rank())  # dropout differs across ranks
+        if trainer.compile:
+            self.train_model = torch.compile(self.train_model)
+        self.peak_flops = peak_flops(self.device, trainer.precision)
+        self.step_flops = 0  # forward and backward FLOPs of one micro-batch, counted once on GPUs with a known peak
         self.metrics = self.task.build_metrics(self.data.info).to(self.device)
         self.optimizer = build_optimizer(config.optim, self.model)
         self.scaler = self.precision.grad_scaler()
@@ -113,17 +122,21 @@ class Trainer:
         accumulate, started = trainer.accumulate, time.perf_counter()
         window_loss = torch.zeros((), device=self.device)
         window_samples, window_start, stop = 0, time.perf_counter(), p.step >= self.total_steps
+        window_micro_batches = 0
+        loader = TimedIterator(self.train_loader)
         self.model.train()
         try:
             while not stop:
                 self.train_sampler.set_epoch(p.epoch, start=p.batch_in_epoch * config.data.batch_size)
-                for batch in self.train_loader:
+                for batch in loader:
                     batch = move_to_device(batch, self.device, True, trainer.channels_last)
                     boundary = (p.batch_in_epoch + 1) % accumulate == 0 or p.batch_in_epoch + 1 >= self.batches_per_epoch
                     with self._gradient_sync(boundary):
-                        with self.precision.autocast():
-                            out = self.task.train_step(self.train_model, batch)
-                        self.scaler.scale(out.loss / accumulate).backward()
+                        if self.peak_flops and not self.step_flops:
+                            out, self.step_flops = count_flops(lambda: self._forward_backward(batch, accumulate))
+                        else:
+                            out = self._forward_backward(batch, accumulate)
+                    window_micro_batches += 1
                     p.batch_in_epoch += 1
                     p.samples += out.size * distributed.world_size()
                     window_loss += out.loss.detach().float() * out.size
@@ -136,12 +149,18 @@ class Trainer:
                         loss_sum, count = self._reduce_window(window_loss, window_samples)
                         loss = loss_sum / max(count, 1)
                         self._check_finite(loss)
-                        rate = count / max(time.perf_counter() - window_start, 1e-9)
+                        elapsed = max(time.perf_counter() - window_start, 1e-9)
                         lr = self.optimizer.param_groups[0]["lr"]
-                        logger.log(p.step, {"epoch": p.epoch, "train/loss": loss, "lr": lr, "samples_per_s": rate})
-                        logger.advance(0, {"loss": f"{loss:.4f}", "lr": f"{lr:.2e}", "samples/s": f"{rate:.0f}"})
+                        record = {"epoch": p.epoch, "train/loss": loss, "lr": lr, "samples_per_s": count / elapsed,
+                                  "step_time_s": elapsed / max(window_micro_batches / accumulate, 1e-9),
+                                  "data_wait_fraction": min(loader.wait / elapsed, 1.0)}
+                        if self.step_flops and self.peak_flops:
+                            record["mfu"] = self.step_flops * window_micro_batches / elapsed / self.peak_flops
+                        logger.log(p.step, record)
+                        logger.advance(0, {"loss": f"{loss:.4f}", "lr": f"{lr:.2e}", "samples/s": f"{count / elapsed:.0f}"})
                         window_loss.zero_()
-                        window_samples, window_start = 0, time.perf_counter()
+                        window_samples, window_micro_batches, window_start = 0, 0, time.perf_counter()
+                        loader.wait = 0.0
                     logger.advance(1)
                     end_of_epoch = p.batch_in_epoch >= self.batches_per_epoch
                     if end_of_epoch:
@@ -163,6 +182,12 @@ class Trainer:
         finally:
             logger.close()
         return self._summary()
+
+    def _forward_backward(self, batch: Any, accumulate: int) -> Any:
+        with self.precision.autocast():
+            out = self.task.train_step(self.train_model, batch)
+        self.scaler.scale(out.loss / accumulate).backward()
+        return out
 
     def _gradient_sync(self, boundary: bool) -> Any:
         """Under DDP, gradients are all-reduced only on the micro-batch that ends an accumulation."""
