@@ -144,7 +144,7 @@ def load(checkpoint: str | Path, device: str | None = None) -> Loaded:
     config = from_dict(meta["config"])
     if device is not None:
         config.trainer.device = device
-    task = load_task(config)
+    task = load_task(config, meta["info"])
     model = task.build_model(meta["info"])
     ckpt.load_weights(path, model, meta.get("inference_weights", "model"))
     model.to(select_device(config.trainer.device)).eval()
@@ -161,7 +161,8 @@ def evaluate(
     """Metrics of a checkpoint on a split; on the recipe's own validation split they equal what training logged."""
     import torch
 
-    from zoo.runtime import Precision, select_device
+    from zoo.runtime import Precision, cpu_threads, select_device
+    from zoo.task import load_task
     from zoo.trainer import evaluate as run_evaluation
     from zoo.trainer import make_eval_loader
 
@@ -171,23 +172,33 @@ def evaluate(
         config.data.dataset, config.data.args = dataset, {}
     config = from_dict(apply_overrides(config.to_dict(), list(overrides)))
     recipes.check_names(config)
-    task = type(loaded.task)(config)
+    task = load_task(config, loaded.meta["info"])
     data = task.build_data([split])
-    if split != "val":
-        data.val = data.train if split == "train" else data.val
+    if split == "train":
+        data.val, data.val_lengths = data.train, data.train_lengths
     device_ = select_device(config.trainer.device)
     loader = make_eval_loader(data, config, pin=device_.type == "cuda")
     metrics = task.build_metrics(loaded.meta["info"]).to(device_)
     precision = Precision(config.trainer.precision, device_)
     if config.trainer.channels_last:
         loaded.model.to(memory_format=torch.channels_last)
-    results = run_evaluation(task, loaded.model, loader, metrics, device_, precision, config.trainer.channels_last)
+    with cpu_threads(config.trainer.threads):
+        results = run_evaluation(
+            task, loaded.model, loader, metrics, device_, precision, config.trainer.channels_last
+        )
     return {f"{split}/{k}": v for k, v in results.items()}
 
 
-def predict(checkpoint: str | Path, inputs: list[str], device: str | None = None) -> list[dict[str, Any]]:
-    """Predictions for raw inputs (image paths for vision), using the labels and preprocessing saved with it."""
+def predict(
+    checkpoint: str | Path, inputs: list[str] | tuple[str, ...] = (), device: str | None = None, **options: Any
+) -> list[dict[str, Any]]:
+    """Predictions for raw inputs (image paths for vision), using the labels and preprocessing saved with it.
+
+    ``options`` are the task's predict options, e.g. ``zoo.predict(ckpt, user="196", k=5)`` for recommendation.
+    """
     from zoo.runtime import select_device
+    from zoo.task import run_predict
 
     loaded = load(checkpoint, device)
-    return loaded.task.predict(loaded.model, inputs, loaded.meta["info"], select_device(loaded.config.trainer.device))
+    device_ = select_device(loaded.config.trainer.device)
+    return run_predict(loaded.task, loaded.model, list(inputs), loaded.meta["info"], device_, options)

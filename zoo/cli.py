@@ -3,7 +3,8 @@
     zoo list [TASK]                                   tasks, models and datasets (no torch import)
     zoo train --task vision [--model M] [--dataset D] [--output DIR] [--resume] [key=value ...]
     zoo evaluate --checkpoint RUN/checkpoints/best [--dataset D] [--split val] [--json]
-    zoo predict --checkpoint RUN/checkpoints/best image.png ...
+    zoo predict --checkpoint RUN/checkpoints/best image.png ...   [--NAME VALUE: options of the task, e.g. --user 196]
+    zoo predict --checkpoint RUN/checkpoints/best --file inputs.txt    inputs one per line ('-': standard input)
     zoo checkpoints [TASK]                            pretrained checkpoints in the catalogs (no torch import)
     zoo download NAME... | --task T | --all           prefetch checkpoints into the cache
     zoo cache [list|verify|clear]
@@ -54,17 +55,63 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. data.eval_batch_size=256")
 
-    predict = commands.add_parser("predict", help="predict with a checkpoint")
-    predict.add_argument("--checkpoint", required=True, help="checkpoint dir, or a run dir (uses its best)")
-    predict.add_argument("inputs", nargs="+", metavar="INPUT", help="inputs, e.g. image files")
-    predict.add_argument("--device", help="cpu, cuda, cuda:N")
-    predict.add_argument("--json", action="store_true", help="print predictions as JSON")
+    predict = commands.add_parser("predict", help="predict with a checkpoint", add_help=False,
+                                  description=_PREDICT_HELP)
+    _predict_arguments(predict)
     hub_commands.add_parsers(commands)
     return parser
 
 
+def _predict_arguments(parser: argparse.ArgumentParser, options: type | None = None) -> argparse.ArgumentParser:
+    """The predict command's own arguments, then ``--NAME VALUE`` for each field of the task's ``PredictOptions``."""
+    import dataclasses
+    import types
+    import typing
+
+    parser.add_argument("-h", "--help", action="store_true", help="show this help; with --checkpoint, also the "
+                        "options of its task")
+    parser.add_argument("--checkpoint", help="checkpoint dir, or a run dir (uses its best)")
+    parser.add_argument("inputs", nargs="*", metavar="INPUT", help="inputs, e.g. image files or user ids")
+    parser.add_argument("--file", help="also read inputs from this file, one per line ('-' reads standard input)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:N")
+    parser.add_argument("--json", action="store_true", help="print predictions as JSON")
+    if options is None:
+        return parser
+    group = parser.add_argument_group("options of the checkpoint's task")
+    hints = typing.get_type_hints(options)
+    for f in dataclasses.fields(options):
+        hint = hints[f.name]
+        if typing.get_origin(hint) in (typing.Union, types.UnionType):
+            hint = next(a for a in typing.get_args(hint) if a is not type(None))
+        flags = [f"--{f.name.replace('_', '-')}"]
+        help_text = f.metadata.get("help", "")
+        if hint is bool:
+            group.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                               help=help_text)
+        elif typing.get_origin(hint) is typing.Literal:
+            group.add_argument(*flags, dest=f.name, choices=typing.get_args(hint), default=argparse.SUPPRESS,
+                               help=help_text)
+        else:
+            kind = hint if hint in (int, float) else str
+            group.add_argument(*flags, dest=f.name, type=kind, default=argparse.SUPPRESS, metavar=f.name.upper(),
+                               help=f"{help_text} (default {f.default!r})" if help_text else None)
+    return parser
+
+
+_PREDICT_HELP = (
+    "Predict with a checkpoint. Tasks may take options besides the inputs (--NAME VALUE, e.g. --user 196 --k 10 "
+    "for a recommender); run with --checkpoint PATH --help to list those of its task."
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if args.command == "predict":  # re-parsed with its task's options once the checkpoint names the task
+        args.argv = argv[argv.index("predict") + 1 :]
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return _COMMANDS[args.command](args)
     except ZooError as error:
@@ -137,15 +184,28 @@ def _train(args: argparse.Namespace) -> int:
 
     overrides = [*args.overrides, *([f"trainer.device={args.device}"] if args.device else [])]
     config, run_dir = prepare_run(args.task, args.model, args.dataset, args.config, args.output, args.resume, overrides)
+    from zoo import distributed
+
     try:
-        summary = Trainer(config, run_dir).fit(resume=args.resume)
+        trainer = Trainer(config, run_dir)
+        summary = trainer.fit(resume=args.resume)
     except KeyboardInterrupt:
         print(f"interrupted; continue with: python -m zoo.train --output {run_dir} --resume", file=sys.stderr)
+        distributed.exit_process(130)
         return 130
+    except ZooError as error:
+        if not distributed.is_initialized():
+            raise
+        print(f"error (rank {distributed.rank()}): {error}", file=sys.stderr)
+        distributed.exit_process(2)
+    run_dir = trainer.run_dir
+    if not distributed.is_main():
+        distributed.exit_process(0)
     best = {k: v for k, v in summary["best"].items() if k.startswith("val/")}
     print(f"run: {run_dir}")
     print(f"best (step {summary['best']['step']}): " + " ".join(f"{k} {v:.4f}" for k, v in best.items()))
     print(f"checkpoints: {summary['checkpoints']['best']}  summary: {run_dir / 'summary.json'}")
+    distributed.exit_process(0)
     return 0
 
 
@@ -162,16 +222,50 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from zoo import checkpoint as ckpt
     from zoo.api import load
-
-    loaded = load(args.checkpoint, args.device)
+    from zoo.config import from_dict
+    from zoo.errors import ConfigError
     from zoo.runtime import select_device
+    from zoo.task import load_task, run_predict
 
-    predictions = loaded.task.predict(loaded.model, args.inputs, loaded.meta["info"],
-                                      select_device(loaded.config.trainer.device))
+    if not args.checkpoint:
+        if args.help:
+            _predict_arguments(argparse.ArgumentParser(prog="zoo predict", add_help=False,
+                                                       description=_PREDICT_HELP)).print_help()
+            return 0
+        raise ConfigError("predict needs --checkpoint PATH: a checkpoint directory, or a run directory")
+    options = load_task(from_dict(ckpt.read_meta(ckpt.resolve(args.checkpoint))["config"])).PredictOptions
+    parser = _predict_arguments(argparse.ArgumentParser(prog="zoo predict", add_help=False,
+                                                        description=_PREDICT_HELP), options)
+    parsed = parser.parse_args(args.argv)
+    if parsed.help:
+        parser.print_help()
+        return 0
+    given = {name: value for name, value in vars(parsed).items()
+             if name not in ("help", "checkpoint", "inputs", "file", "device", "json")}
+    inputs = [*parsed.inputs, *(_lines(parsed.file) if parsed.file else [])]
+    loaded = load(parsed.checkpoint, parsed.device)
+    predictions = run_predict(loaded.task, loaded.model, inputs, loaded.meta["info"],
+                              select_device(loaded.config.trainer.device), given)
     for prediction in predictions:
-        print(json.dumps(prediction) if args.json else loaded.task.format_prediction(prediction))
+        print(json.dumps(prediction) if parsed.json else loaded.task.format_prediction(prediction))
     return 0
+
+
+def _lines(path: str) -> list[str]:
+    """The non-empty lines of a file (or of standard input for ``-``), without their line endings."""
+    from pathlib import Path
+
+    from zoo.errors import ConfigError
+
+    if path == "-":
+        text = sys.stdin.read()
+    elif not Path(path).is_file():
+        raise ConfigError(f"--file {path}: no such file")
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+    return [line for line in text.splitlines() if line.strip()]
 
 
 _COMMANDS = {"list": _list, "train": _train, "evaluate": _evaluate, "predict": _predict, **hub_commands.COMMANDS}

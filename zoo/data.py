@@ -5,7 +5,7 @@ randomness tied to (seed, epoch, index) so that a resumed run, any worker count 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -17,14 +17,24 @@ class EpochSampler(Sampler):
 
     ``start`` skips that many of this rank's samples, so a run resumed mid-epoch continues at the next batch
     without loading the batches it already trained on.
+
+    With ``lengths`` (a size per item: tokens, frames), consecutive runs of ``batch_size`` samples hold items of
+    similar size, so padded batches waste little: shuffled, each pool of ``BUCKET_POOL`` batches is sorted by size
+    and its batches are shuffled over the epoch; unshuffled, the order is simply by size.
     """
 
+    BUCKET_POOL = 50  # batches sorted together: larger pools pad less, smaller ones keep batches more random
+
     def __init__(
-        self, size: int, shuffle: bool, seed: int = 0, rank: int = 0, world_size: int = 1, pad: bool = True
+        self, size: int, shuffle: bool, seed: int = 0, rank: int = 0, world_size: int = 1, pad: bool = True,
+        lengths: Sequence[int] | None = None, batch_size: int = 1,
     ):
         self.size, self.shuffle, self.seed, self.pad = size, shuffle, seed, pad
         self.rank, self.world_size = rank, world_size
         self.epoch, self.start = 0, 0
+        if lengths is not None and len(lengths) != size:
+            raise ValueError(f"lengths has {len(lengths)} entries for {size} items")
+        self.lengths, self.batch_size = lengths, batch_size
 
     def set_epoch(self, epoch: int, start: int = 0) -> None:
         self.epoch, self.start = epoch, start
@@ -38,16 +48,32 @@ class EpochSampler(Sampler):
         return max(self.per_rank() - self.start, 0)
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
         if self.shuffle:
-            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
             order = torch.randperm(self.size, generator=generator).tolist()
         else:
             order = list(range(self.size))
         if self.pad:  # every rank gets the same count, as with DistributedSampler
             total = math.ceil(self.size / self.world_size) * self.world_size
             order += order[: total - len(order)]
+        if self.lengths is not None:
+            order = self._by_length(order, generator)
         mine = order[self.rank :: self.world_size]
         return iter((self.epoch, index) for index in mine[self.start :])
+
+    def _by_length(self, order: list[int], generator: torch.Generator) -> list[int]:
+        size_of = self.lengths.__getitem__  # type: ignore[union-attr]
+        if not self.shuffle:
+            return sorted(order, key=size_of)
+        group = self.batch_size * self.world_size  # one batch on every rank
+        pool = group * self.BUCKET_POOL
+        groups = []
+        for start in range(0, len(order), pool):
+            chunk = sorted(order[start : start + pool], key=size_of)
+            groups += [chunk[i : i + group] for i in range(0, len(chunk), group)]
+        last = groups.pop() if groups and len(groups[-1]) < group else []  # a short group stays last
+        shuffled = [groups[g] for g in torch.randperm(len(groups), generator=generator).tolist()]
+        return [index for g in shuffled for index in g] + last
 
 
 class SeededDataset(Dataset):

@@ -105,3 +105,15 @@ def move_to_device(batch: Any, device: torch.device, non_blocking: bool = False,
         moved = [move_to_device(v, device, non_blocking, channels_last) for v in batch]
         return type(batch)(*moved) if hasattr(batch, "_fields") else type(batch)(moved)
     return batch
+
+
+@contextlib.contextmanager
+def cpu_threads(count: int):
+    """Run with ``count`` torch CPU threads (0 keeps the current number), then restore the caller's setting."""
+    before = torch.get_num_threads()
+    if count > 0:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

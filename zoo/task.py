@@ -8,6 +8,7 @@ all look the same from the loop.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,9 @@ class TaskData:
     # Per-sample transforms; the trainer seeds their randomness by (seed, epoch, index) for exact resumption.
     train_transform: Callable[[Any], Any] | None = None
     eval_transform: Callable[[Any], Any] | None = None
+    # Sizes of the items (tokens, frames); given, batches are drawn from items of similar size to pad less.
+    train_lengths: Sequence[int] | None = None
+    val_lengths: Sequence[int] | None = None
 
 
 @dataclass
@@ -50,6 +54,12 @@ class Task:
     monitor: str = "loss"  # validation metric that picks the best checkpoint
     monitor_mode: str = "min"
     Options: type | None = None  # a dataclass describing ``task_args``
+    # A dataclass of the options ``predict`` takes besides its inputs (``zoo predict --NAME VALUE``,
+    # ``zoo.predict(checkpoint, NAME=VALUE)``); when set, ``predict`` receives them as ``options``.
+    PredictOptions: type | None = None
+    # The info of the checkpoint being loaded (``zoo.api.load``/``evaluate``), else None. Preprocessing fitted to the
+    # training data (a tokenizer, a vocabulary, an id map) is read from it instead of being fitted again.
+    saved_info: dict[str, Any] | None = None
 
     def __init__(self, config: RunConfig):
         self.config = config
@@ -98,6 +108,27 @@ class Task:
         return str(prediction)
 
 
+def run_predict(
+    task: Task, model: nn.Module, inputs: Sequence[str], info: dict[str, Any], device: torch.device,
+    options: dict[str, Any] | None = None,
+) -> list[dict]:
+    """``task.predict`` with ``options`` checked against ``task.PredictOptions``; unknown names list the valid ones."""
+    options = options or {}
+    if task.PredictOptions is None:
+        if options:
+            raise ConfigError(f"task {task.config.task!r} takes no predict options, got {', '.join(sorted(options))}")
+        if not inputs:
+            raise ConfigError(f"predict for task {task.config.task!r} needs at least one INPUT (e.g. an image file)")
+        return task.predict(model, inputs, info, device)
+    valid = [f.name for f in dataclasses.fields(task.PredictOptions)]
+    for name in options:
+        if name not in valid:
+            from zoo.errors import UnknownNameError
+
+            raise UnknownNameError("predict option", name, valid, where=f"for task {task.config.task!r}")
+    return task.predict(model, inputs, info, device, options=_build(task.PredictOptions, options, ""))
+
+
 def call_with_args(
     function: Callable[..., Any], args: dict[str, Any], defaults: dict[str, Any], section: str, location: str
 ) -> Any:
@@ -119,6 +150,9 @@ def call_with_args(
     return function(**kwargs)
 
 
-def load_task(config: RunConfig) -> Task:
+def load_task(config: RunConfig, saved_info: dict[str, Any] | None = None) -> Task:
+    """The task of ``config``; ``saved_info`` is the info of a checkpoint being loaded (see ``Task.saved_info``)."""
     entry = registry.get_task(config.task)
-    return registry.load_object(entry.implementation)(config)
+    task = registry.load_object(entry.implementation)(config)
+    task.saved_info = saved_info
+    return task

@@ -28,7 +28,15 @@ from zoo.io import atomic_write_json
 from zoo.logs import RunLogger, format_metrics
 from zoo.optim import build_optimizer, build_scheduler
 from zoo.perf import TimedIterator, count_flops, peak_flops
-from zoo.runtime import Precision, move_to_device, rng_state, seed_everything, select_device, set_rng_state
+from zoo.runtime import (
+    Precision,
+    cpu_threads,
+    move_to_device,
+    rng_state,
+    seed_everything,
+    select_device,
+    set_rng_state,
+)
 from zoo.task import Task, TaskData, load_task
 
 
@@ -55,8 +63,6 @@ class Trainer:
         if trainer.accumulate < 1 or config.data.batch_size < 1:
             raise ConfigError("trainer.accumulate and data.batch_size must be at least 1")
         seed_everything(trainer.seed)
-        if trainer.threads > 0:
-            torch.set_num_threads(trainer.threads)
         self.device = select_device(trainer.device)
         distributed.setup(self.device.type)
         if self.device.type == "cuda" and distributed.is_initialized():
@@ -91,7 +97,8 @@ class Trainer:
 
         pin = self.device.type == "cuda"
         self.train_sampler = EpochSampler(
-            len(self.data.train), True, trainer.seed, distributed.rank(), distributed.world_size()
+            len(self.data.train), True, trainer.seed, distributed.rank(), distributed.world_size(),
+            lengths=self.data.train_lengths, batch_size=config.data.batch_size,
         )
         self.train_loader = make_loader(
             SeededDataset(self.data.train, self.data.train_transform, trainer.seed),
@@ -107,6 +114,11 @@ class Trainer:
 
     # -- the loop -------------------------------------------------------------------------------------------------
     def fit(self, resume: bool = False) -> dict[str, Any]:
+        """Train to the end (or an early stop) and return the summary; ``resume`` continues from ``last``."""
+        with cpu_threads(self.config.trainer.threads):  # the caller's thread count comes back afterwards
+            return self._fit(resume)
+
+    def _fit(self, resume: bool) -> dict[str, Any]:
         config, trainer = self.config, self.config.trainer
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if resume and (self.ckpt_dir / "last").exists():
@@ -355,10 +367,14 @@ def _main_process_first(build: Any) -> Any:
 
 
 def make_eval_loader(data: TaskData, config: RunConfig, pin: bool) -> torch.utils.data.DataLoader:
-    sampler = EpochSampler(len(data.val), False, 0, distributed.rank(), distributed.world_size(), pad=False)
+    batch_size = config.data.eval_batch_size or config.data.batch_size
+    sampler = EpochSampler(
+        len(data.val), False, 0, distributed.rank(), distributed.world_size(), pad=False,
+        lengths=data.val_lengths, batch_size=batch_size,
+    )
     return make_loader(
         SeededDataset(data.val, data.eval_transform, config.trainer.seed),
-        config.data.eval_batch_size or config.data.batch_size,
+        batch_size,
         sampler, data.collate, config.data.num_workers, pin, config.trainer.seed,
     )
 

@@ -68,7 +68,7 @@ def publish(
         raise CheckpointError(f"{path} has no {which} weights ({source.name}); choose --weights model")
 
     config = from_dict(meta["config"])
-    task = load_task(config)
+    task = load_task(config, meta["info"])
     model = task.build_model(meta["info"])
     state = load_file(str(source))
     ckpt.load_weights(path, model, which)  # the weights fit the model rebuilt from the saved config

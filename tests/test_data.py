@@ -1,0 +1,78 @@
+"""EpochSampler with item lengths: batches of similar size, still a seeded permutation that resumes exactly."""
+
+import random
+
+import pytest
+
+from zoo.data import EpochSampler
+
+
+def _lengths(n: int, seed: int = 0) -> list[int]:
+    rng = random.Random(seed)
+    return [rng.randint(1, 500) for _ in range(n)]
+
+
+def _indices(sampler: EpochSampler) -> list[int]:
+    return [index for _, index in sampler]
+
+
+def _mean_padding(order: list[int], lengths: list[int], batch: int) -> float:
+    batches = [order[i : i + batch] for i in range(0, len(order), batch)]
+    return sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in batches) / len(order)
+
+
+def test_bucketed_epoch_is_a_permutation_with_far_less_padding():
+    lengths = _lengths(1000)
+    plain = EpochSampler(1000, True, seed=3)
+    bucketed = EpochSampler(1000, True, seed=3, lengths=lengths, batch_size=16)
+    order = _indices(bucketed)
+    assert sorted(order) == list(range(1000))
+    assert _mean_padding(order, lengths, 16) < 0.2 * _mean_padding(_indices(plain), lengths, 16)
+
+
+def test_bucketed_order_depends_on_seed_and_epoch_only():
+    lengths = _lengths(300)
+
+    def order(seed: int, epoch: int) -> list[int]:
+        sampler = EpochSampler(300, True, seed=seed, lengths=lengths, batch_size=8)
+        sampler.set_epoch(epoch)
+        return _indices(sampler)
+
+    assert order(0, 1) == order(0, 1)
+    assert order(0, 1) != order(0, 2) and order(0, 1) != order(1, 1)
+
+
+def test_bucketed_resume_skips_exactly_what_was_consumed():
+    lengths = _lengths(200)
+    sampler = EpochSampler(200, True, seed=5, lengths=lengths, batch_size=8)
+    sampler.set_epoch(2)
+    full = _indices(sampler)
+    sampler.set_epoch(2, start=64)
+    assert _indices(sampler) == full[64:]
+    assert len(sampler) == 200 - 64
+
+
+@pytest.mark.parametrize("world_size", [2, 3])
+def test_bucketed_ranks_share_the_epoch_and_batch_alike(world_size):
+    lengths = _lengths(240)
+    shards = []
+    for rank in range(world_size):
+        sampler = EpochSampler(240, True, seed=1, rank=rank, world_size=world_size, lengths=lengths, batch_size=8)
+        shards.append(_indices(sampler))
+    assert sorted(i for shard in shards for i in shard) == list(range(240))
+    # Batch b of every rank comes from the same sorted group, so the ranks' batches have alike lengths.
+    for b in range(0, len(shards[0]), 8):
+        maxima = [max(lengths[i] for i in shard[b : b + 8]) for shard in shards]
+        assert max(maxima) - min(maxima) < 60
+
+
+def test_unshuffled_lengths_sort_the_evaluation_order():
+    lengths = _lengths(50)
+    order = _indices(EpochSampler(50, False, pad=False, lengths=lengths, batch_size=10))
+    assert sorted(order) == list(range(50))
+    assert [lengths[i] for i in order] == sorted(lengths)
+
+
+def test_lengths_must_match_the_dataset():
+    with pytest.raises(ValueError, match="lengths has 3 entries for 4 items"):
+        EpochSampler(4, True, lengths=[1, 2, 3])

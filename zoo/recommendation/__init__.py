@@ -1,0 +1,1 @@
+"""Recommendation: rating prediction and top-K ranking over user-item interaction logs."""

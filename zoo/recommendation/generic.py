@@ -1,0 +1,125 @@
+"""Your own interaction log: one CSV, TSV or Parquet file with a row per event, column names configurable.
+
+    python -m zoo.train --task recommendation --dataset interactions data.args.path=events.parquet \\
+        data.args.user_col=customer_id data.args.item_col=sku data.args.rating_col='' data.args.timestamp_col=ts
+
+``rating_col: ''`` means implicit feedback (every row is a positive); an implicit 0/1 flag column is read as a
+rating with ``min_rating: 1`` to keep only the positives. Timestamps may be numbers or date strings; without a
+timestamp column the row order stands for time. An optional items file gives titles for ``predict``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from torch import Tensor
+
+from zoo.errors import ConfigError, DatasetNotFoundError
+from zoo.recommendation.interactions import Interactions, RecSplit, check_split, from_raw, split_mask
+from zoo.recommendation.movielens import stamp
+
+_SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
+
+
+def read_table(path: Path, sep: str | None = None):
+    """A pandas DataFrame from CSV/TSV (separator by suffix unless given) or Parquet."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise DatasetNotFoundError(
+            f"interactions file {path} not found: set data.args.path to a CSV, TSV or Parquet file with one row per "
+            "interaction (user, item, optional rating and timestamp columns)"
+        )
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    separator = sep or _SEPARATORS.get(path.suffix.lower())
+    if separator is None:
+        return pd.read_csv(path, sep=None, engine="python")  # sniffed
+    return pd.read_csv(path, sep=separator)
+
+
+def _column(frame, name: str, what: str, path: Path, hint: str = ""):
+    if name not in frame.columns:
+        raise ConfigError(
+            f"{path} has no {what} column {name!r}; its columns are {', '.join(map(str, frame.columns))}. "
+            f"Set data.args.{what}_col to one of them{hint}."
+        )
+    return frame[name]
+
+
+def _timestamps(column, path: Path) -> np.ndarray:
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(column):
+        return column.to_numpy(np.int64)
+    try:
+        parsed = pd.to_datetime(column, utc=True, format="mixed")
+    except (ValueError, TypeError) as error:
+        message = f"{path}: timestamp column {column.name!r} holds neither numbers nor dates ({error})"
+        raise ConfigError(message) from error
+    return (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(np.int64)
+
+
+@lru_cache(maxsize=4)
+def _read(
+    path: str, user_col: str, item_col: str, rating_col: str, timestamp_col: str, items_path: str, title_col: str,
+    sep: str | None, min_rating: float | None, version: tuple = (),
+) -> Interactions:
+    file = Path(path).expanduser()
+    frame = read_table(file, sep)
+    users = _column(frame, user_col, "user", file).to_numpy()
+    items = _column(frame, item_col, "item", file).to_numpy()
+    ratings = None
+    if rating_col:
+        hint = ", or to '' for implicit feedback (every row a positive)"
+        ratings = _column(frame, rating_col, "rating", file, hint).to_numpy(np.float32)
+    timestamps = None
+    if timestamp_col:
+        hint = ", or to '' to use the row order"
+        timestamps = _timestamps(_column(frame, timestamp_col, "timestamp", file, hint), file)
+    titles = None
+    if items_path:
+        items_file = Path(items_path).expanduser()
+        table = read_table(items_file, sep)
+        keys = _column(table, item_col, "item", items_file).astype(str)
+        titles = dict(zip(keys, _column(table, title_col, "title", items_file).fillna("").astype(str)))
+    log, _, _ = from_raw(users, items, ratings, timestamps, titles, min_rating)
+    return log
+
+
+@lru_cache(maxsize=8)
+def _mask(key: tuple, split_by: str, val_fraction: float, seed: int) -> Tensor:
+    return split_mask(_read(*key), split_by, val_fraction, seed)
+
+
+def interactions(
+    split: str,
+    root: str | None = None,
+    download: bool = False,
+    path: str = "",
+    user_col: str = "user",
+    item_col: str = "item",
+    rating_col: str = "rating",
+    timestamp_col: str = "timestamp",
+    items_path: str = "",
+    title_col: str = "title",
+    sep: str | None = None,
+    min_rating: float | None = None,
+    split_by: str = "random",
+    val_fraction: float = 0.2,
+    seed: int = 0,
+) -> RecSplit:
+    """A log from ``path`` (relative paths resolve against ``root`` when given); ``download`` is unused."""
+    check_split(split, "interactions")
+    if not path:
+        raise ConfigError("dataset 'interactions' needs data.args.path: a CSV, TSV or Parquet file of interactions")
+    file = Path(root).expanduser() / path if root and not Path(path).is_absolute() else Path(path)
+    items_file = (Path(root).expanduser() / items_path if root and not Path(items_path).is_absolute()
+                  else Path(items_path)) if items_path else None
+    version = stamp(file, *([items_file] if items_file else []))
+    key = (str(file), user_col, item_col, rating_col, timestamp_col, str(items_file or ""), title_col, sep, min_rating,
+           version)
+    log = _read(*key)
+    return RecSplit(log, _mask(key, split_by, float(val_fraction), seed), split, "interactions")
