@@ -4,7 +4,7 @@ Listing is light (no torch import); building, training and evaluation import wha
 
 >>> import zoo
 >>> zoo.list_tasks()
-['vision', 'recommendation']
+['vision', 'recommendation', 'nlp']
 >>> [m.name for m in zoo.list_models("vision", pattern="resnet*")]
 ['resnet18', 'resnet34', 'resnet50']
 >>> model = zoo.build_model("vision", "resnet18", pretrained=True)     # torchvision's ImageNet weights, cached

@@ -6,7 +6,7 @@ imported on first use.
 
 >>> import zoo
 >>> zoo.list_tasks()
-['vision', 'recommendation']
+['vision', 'recommendation', 'nlp']
 >>> zoo.get_model_entry("vision", "resnet18").builder
 'zoo.vision.models:resnet18'
 >>> zoo.list_models("vision", pretrained=True)[0].checkpoints
@@ -27,6 +27,7 @@ from zoo.errors import UnknownNameError
 TASK_INDEXES: dict[str, str] = {
     "vision": "zoo.vision.index",
     "recommendation": "zoo.recommendation.index",
+    "nlp": "zoo.nlp.index",
 }
 
 

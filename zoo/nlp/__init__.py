@@ -1,0 +1,1 @@
+"""Text classification: transformers and fast baselines, tokenizers trained from scratch, text datasets."""
