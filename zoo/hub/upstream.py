@@ -9,8 +9,9 @@ torchvision publishes only the first 8 hex digits of each file's sha256 (in the 
 against that prefix; the entries record that prefix as ``sha256_prefix`` and zoo checks it the same way.
 
 Adding a library (transformers text classifiers, torchaudio bundles, torchvision detection weights) is one generator
-function taking the registered model names of its task, added to :data:`UPSTREAM`; entries appear only for models
-the registry holds.
+function taking the registered model names of its task, kept beside the task (``zoo/<task>/upstream.py``) and named
+in :data:`UPSTREAM`; entries appear only for models the registry holds. :func:`on_meta` and :func:`shapes` help a
+generator check that upstream weights fit a zoo builder without allocating them.
 """
 
 from __future__ import annotations
@@ -64,10 +65,10 @@ def _torchvision_entry(
     reference_kwargs: dict[str, Any] = {"num_classes": num_classes}
     if "vit" in builder_name:
         reference_kwargs["image_size"] = meta["min_size"][0]
-    reference = _on_meta(lambda: tvm.get_model(builder_name, weights=None, **reference_kwargs))
+    reference = on_meta(lambda: tvm.get_model(builder_name, weights=None, **reference_kwargs))
     builder_args = _builder_args(zoo_model, reference, num_classes)
-    ours = _on_meta(lambda: _zoo_builder(zoo_model)(**builder_args))
-    if _shapes(ours) != _shapes(reference):
+    ours = on_meta(lambda: _zoo_builder(zoo_model)(**builder_args))
+    if shapes(ours) != shapes(reference):
         return None, {}
     from zoo.hub.pretrained import find_head
 
@@ -131,7 +132,7 @@ def _zoo_builder(model: str) -> Callable[..., Any]:
     return registry.load_object(registry.get_model_entry("vision", model).builder)
 
 
-def _on_meta(build: Callable[[], Any]) -> Any:
+def on_meta(build: Callable[[], Any]) -> Any:
     """Build without allocating or initialising real tensors: only names and shapes are compared."""
     import torch
 
@@ -139,13 +140,13 @@ def _on_meta(build: Callable[[], Any]) -> Any:
         return build()
 
 
-def _shapes(model: Any) -> dict[str, tuple[int, ...]]:
+def shapes(model: Any) -> dict[str, tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in model.state_dict().items()}
 
 
-# task -> generator of (entries, label sets) for the task's registered model names. One line per library.
-UPSTREAM: dict[str, list[Callable[[set[str]], tuple[list[dict[str, Any]], dict[str, list[str]]]]]] = {
-    "vision": [torchvision_classifiers],
+# task -> (library, "module:function") pairs; each function gives (entries, label sets) for the task's model names.
+UPSTREAM: dict[str, list[tuple[str, str]]] = {
+    "vision": [("torchvision", "zoo.hub.upstream:torchvision_classifiers")],
 }
 
 
@@ -157,8 +158,8 @@ def generate() -> dict[str, Any]:
     entries: list[dict[str, Any]] = []
     label_sets: dict[str, list[str]] = {}
     for task in registry.list_tasks():
-        for generator in UPSTREAM.get(task, []):
-            found, labels = generator({m.name for m in registry.list_models(task)})
+        for _, location in UPSTREAM.get(task, []):
+            found, labels = registry.load_object(location)({m.name for m in registry.list_models(task)})
             entries += found
             label_sets.update(labels)
     return {
@@ -172,6 +173,7 @@ def generate() -> dict[str, Any]:
 
 def library_versions() -> dict[str, str]:
     """Versions whose metadata the catalog reflects; another version may publish other weights."""
-    import torchvision
+    from importlib.metadata import version
 
-    return {"torchvision": torchvision.__version__.split("+")[0]}
+    libraries = sorted({library for generators in UPSTREAM.values() for library, _ in generators})
+    return {name: version(name).split("+")[0] for name in libraries}
