@@ -28,7 +28,7 @@ TINY_VISION = [
 
 def run_zoo(*args: str, timeout: float = 300, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
     """Run ``python -m zoo ARGS`` in a subprocess, as a user's shell would."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**kwargs.pop("env", os.environ), "PYTHONUNBUFFERED": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "zoo", *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO,
         **kwargs,
@@ -41,3 +41,14 @@ def run_zoo(*args: str, timeout: float = 300, check: bool = True, **kwargs) -> s
 @pytest.fixture
 def tiny_vision() -> list[str]:
     return list(TINY_VISION)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """A finished tiny vision run (trained in-process once per session) for tests that read runs."""
+    import zoo
+
+    run = tmp_path_factory.mktemp("tiny") / "run"
+    overrides = dict(item.split("=", 1) for item in TINY_VISION)
+    zoo.train(task="vision", output=run, overrides=overrides)
+    return run

@@ -62,6 +62,38 @@ class TrainResult:
     def best_checkpoint(self) -> Path:
         return self.run_dir / "checkpoints" / "best"
 
+    @property
+    def best(self) -> dict[str, float]:
+        """Validation metrics at the best checkpoint (by the monitored metric)."""
+        return {k: v for k, v in self.summary["best"].items() if k.startswith("val/")}
+
+    def evaluate(self, **kwargs: Any) -> dict[str, float]:
+        """:func:`evaluate` on the best checkpoint."""
+        return evaluate(self.best_checkpoint, **kwargs)
+
+    def predict(self, inputs: list[str] | tuple[str, ...] = (), **options: Any) -> list[dict[str, Any]]:
+        """:func:`predict` with the best checkpoint."""
+        return predict(self.best_checkpoint, inputs, **options)
+
+    def plot(self) -> list[Path]:
+        """Loss, metric and learning-rate curves as PNG files in ``run_dir/plots``."""
+        from zoo.plots import plot_run
+
+        return plot_run(self.run_dir)
+
+    def __repr__(self) -> str:
+        metrics = ", ".join(f"{k.removeprefix('val/')}={v:.4f}" for k, v in self.best.items())
+        return f"TrainResult({self.summary['task']}/{self.summary['model']} on {self.summary['dataset']}, " \
+               f"best at step {self.summary['best']['step']}: {metrics}; run_dir={str(self.run_dir)!r})"
+
+    def _repr_html_(self) -> str:
+        from zoo.table import Table
+
+        rows = [("run", str(self.run_dir)), ("task", self.summary["task"]), ("model", self.summary["model"]),
+                ("dataset", self.summary["dataset"]), ("steps", self.summary["steps"]),
+                ("best step", self.summary["best"]["step"]), *self.best.items()]
+        return Table(rows, [("", lambda r: r[0]), ("", lambda r: r[1])])._repr_html_()
+
 
 def default_run_dir(config: RunConfig) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -157,8 +189,32 @@ def evaluate(
     split: str = "val",
     device: str | None = None,
     overrides: list[str] | tuple[str, ...] = (),
+    report: str | Path | bool = False,
 ) -> dict[str, float]:
-    """Metrics of a checkpoint on a split; on the recipe's own validation split they equal what training logged."""
+    """Metrics of a checkpoint on a split; on the recipe's own validation split they equal what training logged.
+
+    ``report=True`` also writes the task's figures (confusion matrix, sample predictions) under the run's
+    ``reports/`` directory (see :func:`report_dir`), ``report=DIR`` into ``DIR``; needs the ``plot`` extra.
+    """
+    return evaluate_with_report(checkpoint, dataset, split, device, overrides, report)[0]
+
+
+def report_dir(checkpoint: Path, dataset: str, split: str) -> Path:
+    """``RUN/reports/<checkpoint>-<dataset>-<split>`` for a checkpoint inside a run, else beside the checkpoint."""
+    checkpoint = Path(checkpoint).resolve()
+    run = checkpoint.parent.parent if checkpoint.parent.name == "checkpoints" else checkpoint.parent
+    return run / "reports" / f"{checkpoint.name}-{dataset}-{split}"
+
+
+def evaluate_with_report(
+    checkpoint: str | Path,
+    dataset: str | None = None,
+    split: str = "val",
+    device: str | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    report: str | Path | bool = False,
+) -> tuple[dict[str, float], list[Path]]:
+    """:func:`evaluate`, and the paths of the figures it wrote."""
     import torch
 
     from zoo.runtime import Precision, cpu_threads, select_device
@@ -182,11 +238,22 @@ def evaluate(
     precision = Precision(config.trainer.precision, device_)
     if config.trainer.channels_last:
         loaded.model.to(memory_format=torch.channels_last)
+    figures: list[Path] = []
     with cpu_threads(config.trainer.threads):
         results = run_evaluation(
             task, loaded.model, loader, metrics, device_, precision, config.trainer.channels_last
         )
-    return {f"{split}/{k}": v for k, v in results.items()}
+        if report:
+            from zoo.plots import pyplot
+            from zoo.runtime import move_to_device
+
+            pyplot()  # a missing extra fails before the second pass, with the pip command
+            directory = Path(report) if not isinstance(report, bool) else report_dir(
+                loaded.path, config.data.dataset, split)
+            batches = (move_to_device(b, device_, True, config.trainer.channels_last) for b in loader)
+            with torch.no_grad(), precision.autocast():
+                figures = task.report(loaded.model, batches, loaded.meta["info"], directory)
+    return {f"{split}/{k}": v for k, v in results.items()}, figures
 
 
 def predict(

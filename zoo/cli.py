@@ -11,6 +11,9 @@
     zoo publish --checkpoint RUN/checkpoints/best --name task/model.tag --out DIR [--hub REPO]
     zoo export --checkpoint PATH --format onnx|torchscript
     zoo serve DIR                                     host a published folder over HTTP
+    zoo plot RUN...                                   loss, metric and learning-rate curves as PNG files
+    zoo compare RUN...                                runs side by side: config differences and metrics
+    zoo doctor                                        versions, device, cache, offline state, optional extras
 
 Errors print one line with the cause and the fix; ``--debug`` shows the traceback.
 """
@@ -25,6 +28,7 @@ from collections.abc import Sequence
 from zoo import registry
 from zoo.errors import ZooError
 from zoo.hub import commands as hub_commands
+from zoo.table import format_table
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,12 +57,27 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="val", choices=["train", "val"])
     evaluate.add_argument("--device", help="cpu, cuda, cuda:N (default: as trained, else auto)")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    evaluate.add_argument("--report", nargs="?", const=True, default=None, metavar="DIR",
+                          help="write the task's figures (confusion matrix, sample predictions) into DIR; default: "
+                          "RUN/reports/ when matplotlib is installed")
+    evaluate.add_argument("--no-report", dest="report", action="store_false", help="write no figures")
     evaluate.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. data.eval_batch_size=256")
 
     predict = commands.add_parser("predict", help="predict with a checkpoint", add_help=False,
                                   description=_PREDICT_HELP)
     _predict_arguments(predict)
     hub_commands.add_parsers(commands)
+
+    plot = commands.add_parser("plot", help="draw a run's loss, metric and learning-rate curves as PNG files")
+    plot.add_argument("runs", nargs="+", metavar="RUN", help="run directories")
+    plot.add_argument("--out", help="write the PNGs here (default RUN/plots)")
+
+    compare = commands.add_parser("compare", help="runs side by side: config differences and metrics")
+    compare.add_argument("runs", nargs="+", metavar="RUN", help="run directories")
+    compare.add_argument("--all", action="store_true", help="show every config key, not only those that differ")
+
+    doctor = commands.add_parser("doctor", help="versions, device, cache, offline state and optional extras")
+    doctor.add_argument("--json", action="store_true", help="print JSON")
     return parser
 
 
@@ -119,6 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into head or less, closed early
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         if args.command == "download":
             print("interrupted; run the same command again to resume the download", file=sys.stderr)
@@ -132,19 +154,11 @@ def _list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(_listing_json(tasks), indent=2))
         return 0
-    print(_table(["task", "description", "default"], [[t.name, t.description, t.default_recipe] for t in tasks]))
+    print(format_table(["task", "description", "default"], [[t.name, t.description, t.default_recipe] for t in tasks]))
     print()
-    models = [m for t in tasks for m in t.models.values()]
-    print(_table(
-        ["task", "model", "params", "input", "dataset", "licence"],
-        [[m.task, m.name, _human(m.params), m.input, m.default_dataset, m.license] for m in models],
-    ))
+    print(registry.list_models(args.task))
     print()
-    datasets = [d for t in tasks for d in t.datasets.values()]
-    print(_table(
-        ["task", "dataset", "classes", "embedded", "description"],
-        [[d.task, d.name, str(d.num_classes or "-"), "yes" if d.embedded else "", d.description] for d in datasets],
-    ))
+    print(registry.list_datasets(args.task))
     return 0
 
 
@@ -162,20 +176,6 @@ def _listing_json(tasks: list[registry.TaskEntry]) -> list[dict]:
         }
         for t in tasks
     ]
-
-
-def _human(count: int) -> str:
-    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if count >= size:
-            return f"{count / size:.1f}{unit}"
-    return str(count)
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    lines = ["  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header, *rows]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -210,14 +210,19 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from zoo.api import evaluate
+    import importlib.util
 
-    metrics = evaluate(args.checkpoint, dataset=args.dataset, split=args.split, device=args.device,
-                       overrides=args.overrides)
+    from zoo.api import evaluate_with_report
+
+    report = args.report if args.report is not None else importlib.util.find_spec("matplotlib") is not None
+    metrics, figures = evaluate_with_report(args.checkpoint, dataset=args.dataset, split=args.split,
+                                            device=args.device, overrides=args.overrides, report=report)
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:
         print("  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+        for figure in figures:
+            print(f"figure: {figure}")
     return 0
 
 
@@ -268,4 +273,32 @@ def _lines(path: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
 
 
-_COMMANDS = {"list": _list, "train": _train, "evaluate": _evaluate, "predict": _predict, **hub_commands.COMMANDS}
+def _plot(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from zoo.plots import plot_run
+
+    for run in args.runs:
+        out = Path(args.out) / Path(run).name if args.out and len(args.runs) > 1 else args.out
+        for path in plot_run(run, out):
+            print(path)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from zoo.compare import compare
+
+    print(compare(args.runs, all_keys=args.all))
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from zoo.doctor import format_report, report
+
+    facts = report()
+    print(json.dumps(facts, indent=2) if args.json else format_report(facts))
+    return 0
+
+
+_COMMANDS = {"list": _list, "train": _train, "evaluate": _evaluate, "predict": _predict, **hub_commands.COMMANDS,
+             "plot": _plot, "compare": _compare, "doctor": _doctor}

@@ -73,3 +73,13 @@ class ExportError(ZooError, RuntimeError):
 
 class HeadReinitializedWarning(UserWarning):
     """Pretrained weights were loaded except for a classifier head of another size, which starts from scratch."""
+
+
+class MissingExtraError(ZooError, ImportError):
+    """A feature needs an optional dependency that is not installed; the message gives the pip command."""
+
+    def __init__(self, feature: str, extra: str, package: str):
+        super().__init__(
+            f"{feature} need {package}, which is not installed: pip install 'zoo[{extra}]' "
+            f"(from a clone: pip install -e \".[{extra}]\")"
+        )

@@ -22,12 +22,14 @@ from functools import cache
 from typing import Any
 
 from zoo.errors import UnknownNameError
+from zoo.table import Table, human
 
 # The explicit table of tasks: name -> module holding its index. Adding a task is one line here.
 TASK_INDEXES: dict[str, str] = {
     "vision": "zoo.vision.index",
     "recommendation": "zoo.recommendation.index",
     "nlp": "zoo.nlp.index",
+    "driving": "zoo.driving.index",
 }
 
 
@@ -179,19 +181,39 @@ def list_models(task: str | None = None, pattern: str | None = None, pretrained:
         if pattern is None or fnmatch(entry.name, pattern)
     ]
     if not pretrained:
-        return entries
+        return Table(entries, MODEL_COLUMNS)
     from zoo.hub.catalog import checkpoints_by_model
 
     names = checkpoints_by_model()
-    return [
-        replace(entry, checkpoints=tuple(dict.fromkeys((*entry.checkpoints, *names[entry.task, entry.name]))))
-        for entry in entries
-        if names.get((entry.task, entry.name))
-    ]
+    return Table(
+        [
+            replace(entry, checkpoints=tuple(dict.fromkeys((*entry.checkpoints, *names[entry.task, entry.name]))))
+            for entry in entries
+            if names.get((entry.task, entry.name))
+        ],
+        [*MODEL_COLUMNS, ("checkpoints", lambda m: len(m.checkpoints))],
+    )
 
 
 def list_datasets(task: str | None = None) -> list[DatasetEntry]:
-    return [entry for t in _tasks(task) for entry in t.datasets.values()]
+    return Table([entry for t in _tasks(task) for entry in t.datasets.values()], DATASET_COLUMNS)
+
+
+MODEL_COLUMNS = [
+    ("task", lambda m: m.task),
+    ("model", lambda m: m.name),
+    ("params", lambda m: human(m.params)),
+    ("input", lambda m: m.input),
+    ("dataset", lambda m: m.default_dataset),
+    ("licence", lambda m: m.license),
+]
+DATASET_COLUMNS = [
+    ("task", lambda d: d.task),
+    ("dataset", lambda d: d.name),
+    ("classes", lambda d: d.num_classes),
+    ("embedded", lambda d: d.embedded),
+    ("description", lambda d: d.description),
+]
 
 
 def get_model_entry(task: str, name: str) -> ModelEntry:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -106,6 +107,12 @@ class Task:
 
     def format_prediction(self, prediction: dict[str, Any]) -> str:
         return str(prediction)
+
+    # -- figures ------------------------------------------------------------------------------------------------
+    def report(self, model: nn.Module, batches: Iterable[Any], info: dict[str, Any], directory: Path) -> list[Path]:
+        """Figures a person reads after an evaluation (a confusion matrix, sample predictions), written with
+        :mod:`zoo.plots` into ``directory``; ``batches`` are the evaluated split's, already on the model's device."""
+        return []
 
 
 def run_predict(

@@ -235,10 +235,19 @@ def load_entries() -> dict[str, CheckpointEntry]:
 
 
 def list_checkpoints(task: str | None = None, model: str | None = None) -> list[CheckpointEntry]:
-    """Catalog entries, optionally of one task and one model, in catalog order."""
-    return [
+    """Catalog entries, optionally of one task and one model, in catalog order (a table in a notebook)."""
+    from zoo.table import Table, human
+
+    entries = [
         e for e in load_entries().values() if (task is None or e.task == task) and (model is None or e.model == model)
     ]
+    return Table(entries, [
+        ("checkpoint", lambda e: e.name + (" *" if e.default else "")),
+        ("params", lambda e: human(e.params)),
+        ("metric", lambda e: next((f"{m.metric} {m.value:.4f} ({m.dataset})" for m in e.metrics), None)),
+        ("size", lambda e: human(e.size) + "B" if e.size else None),
+        ("licence", lambda e: e.license if len(e.license) <= 48 else e.license[:47] + "…"),
+    ])
 
 
 def get_checkpoint(name: str) -> CheckpointEntry:

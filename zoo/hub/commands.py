@@ -84,7 +84,8 @@ def _checkpoints(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([e.to_json() for e in entries], indent=2))
         return 0
-    from zoo.cli import _human, _table
+    from zoo.table import format_table as _table
+    from zoo.table import human as _human
 
     rows = []
     for e in entries:
@@ -137,7 +138,8 @@ def _cache(args: argparse.Namespace) -> int:
         bad = sum(status.startswith("CORRUPT") for _, status in results)
         print(f"{len(results)} file(s) checked, {bad} corrupt")
         return 1 if bad else 0
-    from zoo.cli import _human, _table
+    from zoo.table import format_table as _table
+    from zoo.table import human as _human
 
     files = cache.list_cached()
     rows = [[f.name + (" (partial)" if f.partial else ""), _human(f.size) + "B", f.sha256[:12] or "-", str(f.path)]

@@ -14,8 +14,9 @@ nothing but the checkpoint.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -215,3 +216,15 @@ class TextClassification(Task):
         ranked = sorted(prediction["probs"].items(), key=lambda item: -item[1])
         text = prediction["input"] if len(prediction["input"]) <= 100 else prediction["input"][:97] + "..."
         return f"{prediction['label']:<10} " + " ".join(f"{c} {p:.3f}" for c, p in ranked) + f"  {text!r}"
+
+    def report(self, model: nn.Module, batches: Iterable[Any], info: dict[str, Any], directory: Path) -> list[Path]:
+        """The confusion matrix of the evaluated split."""
+        from zoo import plots
+
+        predicted, target = [], []
+        for batch in batches:
+            predicted.append(logits_of(model, batch).argmax(dim=-1).cpu())
+            target.append(batch["labels"].cpu())
+        classes = info["classes"]
+        matrix = plots.class_confusion(torch.cat(predicted), torch.cat(target), len(classes))
+        return [plots.confusion_matrix(matrix, classes, directory / "confusion_matrix.png", "confusion matrix")]

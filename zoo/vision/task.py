@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -22,6 +23,9 @@ class VisionOptions:
     crop_padding: int = 4  # random crop after padding by this many pixels; 0 turns it off
     hflip: bool = True  # random horizontal flips
     top_k: int = 5  # labels shown per image by predict
+
+
+SAMPLES_SHOWN = 32
 
 
 class ImageClassification(Task):
@@ -94,6 +98,29 @@ class ImageClassification(Task):
     def format_prediction(self, prediction: dict[str, Any]) -> str:
         ranked = ", ".join(f"{t['label']} {t['prob']:.3f}" for t in prediction["top"])
         return f"{prediction['input']}: {ranked}"
+
+    def report(self, model: nn.Module, batches: Iterable[Any], info: dict[str, Any], directory: Path) -> list[Path]:
+        """The confusion matrix of the split, and its first images captioned with prediction and truth."""
+        from zoo import plots
+
+        predicted, target, shown = [], [], []
+        for images, labels in batches:
+            guesses = model(images).argmax(dim=-1).cpu()
+            predicted.append(guesses)
+            target.append(labels.cpu())
+            room = SAMPLES_SHOWN - len(shown)
+            shown += list(zip(images[:room].float().cpu(), guesses[:room], labels[:room].cpu()))
+        classes = info["classes"]
+        matrix = plots.class_confusion(torch.cat(predicted), torch.cat(target), len(classes))
+        mean = torch.tensor(info["mean"]).view(-1, 1, 1)
+        std = torch.tensor(info["std"]).view(-1, 1, 1)
+        images = [((image * std + mean).clamp(0, 1) * 255).byte() for image, _, _ in shown]
+        captions = [f"{'✓' if g == t else '✗'} {classes[g]}" + ("" if g == t else f" (is {classes[t]})")
+                    for _, g, t in shown]
+        return [
+            plots.confusion_matrix(matrix, classes, directory / "confusion_matrix.png", "confusion matrix"),
+            plots.image_grid(images, captions, directory / "samples.png", "predictions on the first images"),
+        ]
 
 
 class _on_image:
