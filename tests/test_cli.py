@@ -77,6 +77,9 @@ def test_list_prints_every_task_model_and_dataset():
         (["evaluate", "--checkpoint", "/nonexistent/run"], "does not exist"),
         (["predict", "--checkpoint", "/nonexistent/run", "x.png"], "does not exist"),
         (["list", "speach"], "unknown task"),
+        (["train", "--task", "vision", "trainer.epochs=0"], "set trainer.epochs or trainer.max_steps"),
+        (["train", "--task", "vision", "--output", "/proc/zoo-run"], "/proc/zoo-run (check the path"),
+        (["plot", "/nonexistent/run"], "not a run directory"),
     ],
 )
 def test_errors_are_one_clear_line(args, expected):

@@ -141,6 +141,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into head or less, closed early
         sys.stderr.close()
         return 0
+    except OSError as error:  # a path that cannot be read or written: say which, without a traceback
+        if args.debug:
+            raise
+        where = f": {error.filename}" if error.filename else ""
+        print(f"error: {error.strerror or error}{where} (check the path and its permissions; --debug for details)",
+              file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         if args.command == "download":
             print("interrupted; run the same command again to resume the download", file=sys.stderr)

@@ -62,6 +62,9 @@ class Trainer:
         trainer = config.trainer
         if trainer.accumulate < 1 or config.data.batch_size < 1:
             raise ConfigError("trainer.accumulate and data.batch_size must be at least 1")
+        if trainer.epochs < 1 and trainer.max_steps < 1:
+            raise ConfigError(f"nothing to train: trainer.epochs={trainer.epochs} and trainer.max_steps="
+                              f"{trainer.max_steps}; set trainer.epochs or trainer.max_steps to at least 1")
         seed_everything(trainer.seed)
         self.device = select_device(trainer.device)
         distributed.setup(self.device.type)
