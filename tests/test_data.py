@@ -76,3 +76,58 @@ def test_unshuffled_lengths_sort_the_evaluation_order():
 def test_lengths_must_match_the_dataset():
     with pytest.raises(ValueError, match="lengths has 3 entries for 4 items"):
         EpochSampler(4, True, lengths=[1, 2, 3])
+
+
+def _augment_batch(indices, images, padding=2, hflip=True, epoch=3):
+    import torch
+
+    from zoo.data import SampleRandom
+    from zoo.vision.transforms import BatchAugment
+
+    augment = BatchAugment([0.0, 0.0, 0.0], [1.0, 1.0, 1.0], padding, hflip)
+    index = torch.tensor(indices)
+    out, _ = augment((images[index], torch.zeros(len(indices))), SampleRandom(7, epoch, index))
+    return out
+
+
+def test_device_augmentation_is_a_crop_of_the_padded_image_maybe_flipped():
+    import torch
+    import torch.nn.functional as F
+
+    images = torch.randint(0, 256, (64, 3, 12, 12), dtype=torch.uint8)
+    out = _augment_batch(list(range(64)), images)
+    padded = F.pad(images.float() / 255, (2, 2, 2, 2), mode="reflect")
+    crops = {(dy, dx, flip) for dy in range(5) for dx in range(5) for flip in (False, True)}
+    seen = set()
+    for i in range(64):
+        found = [(dy, dx, f) for dy, dx, f in crops
+                 if torch.allclose(out[i], (lambda c: c.flip(-1) if f else c)(padded[i, :, dy:dy + 12, dx:dx + 12]))]
+        assert found, f"image {i} is not a crop of its padded source"
+        seen.add(found[0])
+    assert len(seen) > 20  # offsets and flips vary across images
+
+
+def test_device_augmentation_depends_on_the_item_not_its_batch():
+    import torch
+
+    images = torch.randint(0, 256, (32, 3, 8, 8), dtype=torch.uint8)
+    alone = _augment_batch([5], images)
+    among = _augment_batch([9, 5, 30], images)
+    assert torch.equal(alone[0], among[1])
+    assert not torch.equal(_augment_batch([5], images, epoch=4)[0], alone[0]) or not torch.equal(
+        _augment_batch([5], images, epoch=5)[0], alone[0])
+
+
+def test_device_loader_follows_the_sampler_and_its_resume_point():
+    import torch
+
+    from zoo.data import DeviceLoader
+
+    values = torch.arange(10) * 10
+    sampler = EpochSampler(10, shuffle=True, seed=1)
+    loader = DeviceLoader([values], sampler, 4, lambda items, random: items[0], 0, torch.device("cpu"))
+    sampler.set_epoch(2)
+    full = torch.cat(list(loader))
+    assert sorted(full.tolist()) == values.tolist() and len(loader) == 3
+    sampler.set_epoch(2, start=4)
+    assert torch.equal(torch.cat(list(loader)), full[4:]) and len(loader) == 2

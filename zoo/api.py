@@ -233,7 +233,7 @@ def evaluate_with_report(
     if split == "train":
         data.val, data.val_lengths = data.train, data.train_lengths
     device_ = select_device(config.trainer.device)
-    loader = make_eval_loader(data, config, pin=device_.type == "cuda")
+    loader = make_eval_loader(data, config, device_)
     metrics = task.build_metrics(loaded.meta["info"]).to(device_)
     precision = Precision(config.trainer.precision, device_)
     if config.trainer.channels_last:

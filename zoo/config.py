@@ -31,6 +31,8 @@ class DataConfig:
     batch_size: int = 64
     eval_batch_size: int | None = None  # defaults to batch_size
     num_workers: int = 0
+    # Gather and augment batches on the device when the dataset is in memory and the task can (see DeviceLoader).
+    device_resident: bool = True
 
 
 @dataclass

@@ -118,3 +118,76 @@ def make_loader(
         persistent_workers=num_workers > 0,
         generator=torch.Generator().manual_seed(seed),
     )
+
+
+class SampleRandom:
+    """Random numbers for a batch that depend only on (seed, epoch, item index, stream), never on the batch.
+
+    A counter-based hash rather than a generator: the same item gets the same augmentation whatever batch, rank or
+    resumed position it lands in, so device-side augmentation keeps resumption exact and ranks equivalent.
+    """
+
+    MASK = 0xFFFFFFFF
+
+    def __init__(self, seed: int, epoch: int, index: torch.Tensor):
+        self.index = index.to(torch.int64)
+        self.base = (seed * 0x9E3779B1 + epoch * 0x85EBCA77) & self.MASK
+
+    def uniform(self, stream: int) -> torch.Tensor:
+        """One float in [0, 1) per item, independent across streams."""
+        x = (self.index * 0x27D4EB2F + (self.base ^ (stream * 0x165667B1 & self.MASK))) & self.MASK
+        for _ in range(2):  # a 32-bit integer hash; products stay below 2**59, so int64 never overflows
+            x = (((x >> 16) ^ x) * 0x45D9F3B) & self.MASK
+        x = (x >> 16) ^ x
+        return x.to(torch.float64).div_(2.0**32).to(torch.float32)
+
+    def integers(self, stream: int, high: int) -> torch.Tensor:
+        """One integer in [0, high) per item."""
+        return (self.uniform(stream) * high).long().clamp_(max=high - 1)
+
+
+class DeviceLoader:
+    """Batches gathered from a split's tensors held on the device and transformed there, a whole batch at a time.
+
+    For datasets that fit in memory (the embedded ones, CIFAR, MNIST) this removes per-item Python work and
+    host-to-device copies from every step. Order and sharding come from the same :class:`EpochSampler` as the
+    item-by-item loader; randomness from :class:`SampleRandom`.
+    """
+
+    def __init__(
+        self,
+        tensors: Sequence[torch.Tensor],
+        sampler: EpochSampler,
+        batch_size: int,
+        transform: Callable[[tuple[torch.Tensor, ...], SampleRandom], Any],
+        seed: int,
+        device: torch.device,
+    ):
+        self.tensors = tuple(t.to(device) for t in tensors)
+        self.sampler, self.batch_size, self.transform, self.seed = sampler, batch_size, transform, seed
+        self.device = device
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.sampler) / self.batch_size)
+
+    def __iter__(self) -> Iterator[Any]:
+        pairs = list(self.sampler)
+        for start in range(0, len(pairs), self.batch_size):
+            chunk = pairs[start : start + self.batch_size]
+            index = torch.tensor([i for _, i in chunk], dtype=torch.int64)
+            items = tuple(t[index.to(t.device)] for t in self.tensors)
+            yield self.transform(items, SampleRandom(self.seed, chunk[0][0], index.to(self.device)))
+
+
+def tensors_of(dataset: Any) -> tuple[torch.Tensor, ...] | None:
+    """A dataset's items as tensors indexed by their first dimension, when it holds them so (``tensors``)."""
+    tensors = getattr(dataset, "tensors", None)
+    return tuple(tensors) if tensors else None
+
+
+def fits_on(device: torch.device, tensors: Sequence[torch.Tensor], fraction: float = 0.25) -> bool:
+    """Whether the tensors take at most ``fraction`` of the device's free memory (always true on the CPU)."""
+    if device.type != "cuda":
+        return True
+    free, _ = torch.cuda.mem_get_info(device)
+    return sum(t.numel() * t.element_size() for t in tensors) <= fraction * free

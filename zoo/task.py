@@ -38,6 +38,10 @@ class TaskData:
     # Sizes of the items (tokens, frames); given, batches are drawn from items of similar size to pad less.
     train_lengths: Sequence[int] | None = None
     val_lengths: Sequence[int] | None = None
+    # Whole-batch transforms ``(tensors, SampleRandom) -> batch`` for datasets holding their items as ``tensors``;
+    # given, batches are gathered and transformed on the device (``data.device_resident``), see zoo.data.DeviceLoader.
+    train_batch_transform: Callable[[tuple[Any, ...], Any], Any] | None = None
+    eval_batch_transform: Callable[[tuple[Any, ...], Any], Any] | None = None
 
 
 @dataclass

@@ -22,7 +22,7 @@ from torch import nn
 
 from zoo import checkpoint, distributed
 from zoo.config import RunConfig, save_yaml
-from zoo.data import EpochSampler, SeededDataset, make_loader
+from zoo.data import DeviceLoader, EpochSampler, SeededDataset, fits_on, make_loader, tensors_of
 from zoo.errors import ConfigError, NonFiniteLossError
 from zoo.io import atomic_write_json
 from zoo.logs import RunLogger, format_metrics
@@ -103,11 +103,16 @@ class Trainer:
             len(self.data.train), True, trainer.seed, distributed.rank(), distributed.world_size(),
             lengths=self.data.train_lengths, batch_size=config.data.batch_size,
         )
-        self.train_loader = make_loader(
-            SeededDataset(self.data.train, self.data.train_transform, trainer.seed),
-            config.data.batch_size, self.train_sampler, self.data.collate, config.data.num_workers, pin, trainer.seed,
-        )
-        self.val_loader = make_eval_loader(self.data, config, pin)
+        resident = _resident_tensors(self.data.train, self.data.train_batch_transform, config, self.device)
+        if resident is not None:
+            self.train_loader = DeviceLoader(resident, self.train_sampler, config.data.batch_size,
+                                             self.data.train_batch_transform, trainer.seed, self.device)
+        else:
+            self.train_loader = make_loader(
+                SeededDataset(self.data.train, self.data.train_transform, trainer.seed), config.data.batch_size,
+                self.train_sampler, self.data.collate, config.data.num_workers, pin, trainer.seed,
+            )
+        self.val_loader = make_eval_loader(self.data, config, self.device)
         self.batches_per_epoch = math.ceil(self.train_sampler.per_rank() / config.data.batch_size)
         self.steps_per_epoch = math.ceil(self.batches_per_epoch / trainer.accumulate)
         self.total_steps = trainer.max_steps or trainer.epochs * self.steps_per_epoch
@@ -369,17 +374,28 @@ def _main_process_first(build: Any) -> Any:
     return result
 
 
-def make_eval_loader(data: TaskData, config: RunConfig, pin: bool) -> torch.utils.data.DataLoader:
+def make_eval_loader(data: TaskData, config: RunConfig, device: torch.device) -> Any:
     batch_size = config.data.eval_batch_size or config.data.batch_size
     sampler = EpochSampler(
         len(data.val), False, 0, distributed.rank(), distributed.world_size(), pad=False,
         lengths=data.val_lengths, batch_size=batch_size,
     )
+    resident = _resident_tensors(data.val, data.eval_batch_transform, config, device)
+    if resident is not None:
+        return DeviceLoader(resident, sampler, batch_size, data.eval_batch_transform, config.trainer.seed, device)
     return make_loader(
         SeededDataset(data.val, data.eval_transform, config.trainer.seed),
         batch_size,
-        sampler, data.collate, config.data.num_workers, pin, config.trainer.seed,
+        sampler, data.collate, config.data.num_workers, device.type == "cuda", config.trainer.seed,
     )
+
+
+def _resident_tensors(dataset: Any, transform: Any, config: RunConfig, device: torch.device) -> Any:
+    """The split's tensors when batches can be gathered on the device (asked for, supported, and they fit)."""
+    if not config.data.device_resident or transform is None or config.data.num_workers > 0:
+        return None
+    tensors = tensors_of(dataset)
+    return tensors if tensors is not None and fits_on(device, tensors) else None
 
 
 @torch.no_grad()

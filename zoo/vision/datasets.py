@@ -73,6 +73,11 @@ class TensorImageDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         return self.images[index], int(self.labels[index])
 
+    @property
+    def tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """All items at once, for batches gathered on the device (zoo.data.DeviceLoader)."""
+        return self.images, self.labels
+
 
 class ImageFileDataset(Dataset):
     """Image files decoded on access to a fixed channel count and size, so a folder of mixed images batches."""

@@ -53,6 +53,8 @@ class ImageClassification(Task):
                 transforms.train_transform(ref.image_size, ref.mean, ref.std, o.crop_padding, o.hflip)
             ),
             eval_transform=_on_image(transforms.eval_transform(ref.mean, ref.std)),
+            train_batch_transform=transforms.BatchAugment(ref.mean, ref.std, o.crop_padding, o.hflip),
+            eval_batch_transform=transforms.BatchNormalize(ref.mean, ref.std),
         )
 
     def model_defaults(self, info: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from torchvision.transforms import v2
@@ -26,6 +27,48 @@ def train_transform(
 
 def eval_transform(mean: Sequence[float], std: Sequence[float]) -> v2.Transform:
     return v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize(list(mean), list(std))])
+
+
+class BatchAugment:
+    """The training augmentation of :func:`train_transform` for a whole uint8 batch on its device: a random crop
+    after reflect padding and a horizontal flip drawn per image (by ``zoo.data.SampleRandom``), then normalisation."""
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float], crop_padding: int, hflip: bool):
+        self.mean, self.std, self.crop_padding, self.hflip = list(mean), list(std), crop_padding, hflip
+
+    def __call__(self, items: tuple[torch.Tensor, torch.Tensor], random: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        images, labels = items
+        x = images.float().div_(255)
+        b, c, h, w = x.shape
+        rows = torch.arange(h, device=x.device).expand(b, h)
+        cols = torch.arange(w, device=x.device).expand(b, w)
+        if self.crop_padding > 0:
+            p = self.crop_padding
+            x = torch.nn.functional.pad(x, (p, p, p, p), mode="reflect")
+            rows = rows + random.integers(0, 2 * p + 1)[:, None]
+            cols = cols + random.integers(1, 2 * p + 1)[:, None]
+        if self.hflip:
+            cols = torch.where((random.uniform(2) < 0.5)[:, None], cols.flip(1), cols)
+        batch = torch.arange(b, device=x.device)[:, None, None, None]
+        channel = torch.arange(c, device=x.device)[None, :, None, None]
+        x = x[batch, channel, rows[:, None, :, None], cols[:, None, None, :]]
+        return normalize(x, self.mean, self.std), labels
+
+
+class BatchNormalize:
+    """The evaluation pipeline of :func:`eval_transform` for a whole uint8 batch on its device."""
+
+    def __init__(self, mean: Sequence[float], std: Sequence[float]):
+        self.mean, self.std = list(mean), list(std)
+
+    def __call__(self, items: tuple[torch.Tensor, torch.Tensor], random: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        images, labels = items
+        return normalize(images.float().div_(255), self.mean, self.std), labels
+
+
+def normalize(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
+    shape = (1, -1, 1, 1)
+    return (x - torch.tensor(mean, device=x.device).view(shape)) / torch.tensor(std, device=x.device).view(shape)
 
 
 def load_image(path: str | Path, channels: int, image_size: int) -> torch.Tensor:
