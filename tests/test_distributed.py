@@ -63,3 +63,23 @@ def test_a_failing_rank_ends_the_run_with_its_error(tmp_path):
                       "scheduler.name=constant")
     assert result.returncode != 0
     assert "error (rank 0)" in result.stderr and "Lower optim.lr" in result.stderr
+
+
+@pytest.mark.slow
+def test_fsdp_shards_trains_and_resumes_what_one_process_does(tmp_path):
+    common = [*TINY_VISION, *TINY_VIT, "scheduler.name=constant", "scheduler.warmup_fraction=0"]
+    single = api.train("vision", output=tmp_path / "single",
+                       overrides=[*common, "data.batch_size=32", "trainer.max_steps=8"]).run_dir
+    sharded = [*common, "data.batch_size=16", "trainer.strategy=fsdp", "trainer.channels_last=false"]
+    first = torchrun(tmp_path / "fsdp", *sharded, "trainer.max_steps=4")
+    assert first.returncode == 0, first.stderr[-3000:]
+    resumed = torchrun(tmp_path / "fsdp", *sharded, "trainer.max_steps=8", "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+
+    expected = load_file(str(single / "checkpoints" / "last" / "model.safetensors"))
+    actual = load_file(str(tmp_path / "fsdp" / "checkpoints" / "last" / "model.safetensors"))
+    assert expected.keys() == actual.keys()  # full, unsharded weights: loadable by one process
+    assert all(torch.allclose(expected[k], actual[k], atol=1e-5) for k in expected)
+    metrics = api.evaluate(tmp_path / "fsdp", device="cpu")
+    assert metrics["val/top1"] == pytest.approx(
+        json.loads((tmp_path / "fsdp" / "summary.json").read_text())["final"]["val/top1"], abs=1e-6)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_model, save_model
+from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 
 from zoo.errors import CheckpointError
@@ -36,7 +36,7 @@ def step_name(step: int) -> str:
 def save(
     directory: Path,
     step: int,
-    model: nn.Module,
+    model: nn.Module | dict[str, torch.Tensor],
     ema: nn.Module | None,
     trainer_state: dict[str, Any] | None,
     meta: dict[str, Any],
@@ -49,7 +49,10 @@ def save(
     tmp = directory / f".{final.name}.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    save_model(model, str(tmp / MODEL_FILE))
+    if isinstance(model, dict):  # a full state gathered from shards: fresh tensors, none shared
+        save_file({k: v.contiguous() for k, v in model.items()}, str(tmp / MODEL_FILE))
+    else:
+        save_model(model, str(tmp / MODEL_FILE))
     if ema is not None:
         save_model(ema, str(tmp / EMA_FILE))
     if trainer_state is not None:
@@ -98,6 +101,14 @@ def resolve(path: str | Path) -> Path:
 
 def read_meta(path: Path) -> dict[str, Any]:
     return json.loads((path / META_FILE).read_text())
+
+
+def read_weights(path: Path, which: str = "model") -> dict[str, torch.Tensor]:
+    """A checkpoint's weights as a CPU state dict."""
+    file = path / (EMA_FILE if which == "ema" else MODEL_FILE)
+    if not file.is_file():
+        raise CheckpointError(f"{file} is missing: the checkpoint is incomplete")
+    return load_file(str(file))
 
 
 def load_weights(path: Path, model: nn.Module, which: str = "model") -> None:

@@ -88,6 +88,9 @@ class TrainerConfig:
     ema: EmaConfig = field(default_factory=EmaConfig)
     channels_last: bool = False  # NHWC memory format for the model and 4-D batch tensors: faster CNNs
     compile: bool = False  # torch.compile the training model (the first steps are slower while it compiles)
+    # Under torchrun: "ddp" replicates the model on every rank; "fsdp" shards parameters, gradients and optimizer
+    # state across ranks (FSDP2), for models too large to replicate. One process trains the same either way.
+    strategy: Literal["ddp", "fsdp"] = "ddp"
     progress: bool = True
     tensorboard: bool = True  # writes event files when tensorboard is installed
 

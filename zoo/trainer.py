@@ -83,7 +83,18 @@ class Trainer:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         self.train_model = self.model
-        if distributed.is_initialized():
+        self.sharded = trainer.strategy == "fsdp" and distributed.is_initialized()
+        if self.sharded:
+            for name, value, fix in (("ema", trainer.ema.decay > 0, "trainer.ema.decay=0"),
+                                     ("channels_last", trainer.channels_last, "trainer.channels_last=false")):
+                if value:
+                    raise ConfigError(f"trainer.{name} is not available with trainer.strategy=fsdp; set {fix} "
+                                      "or use trainer.strategy=ddp")
+            from zoo.fsdp import shard
+
+            self.model = self.train_model = shard(self.model, self.device)
+            torch.manual_seed(trainer.seed + 1_000_003 * distributed.rank())
+        elif distributed.is_initialized():
             from torch.nn.parallel import DistributedDataParallel
 
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -210,10 +221,13 @@ class Trainer:
         return out
 
     def _gradient_sync(self, boundary: bool) -> Any:
-        """Under DDP, gradients are all-reduced only on the micro-batch that ends an accumulation."""
-        if boundary or self.train_model is self.model:
+        """Across ranks, gradients are reduced only on the micro-batch that ends an accumulation."""
+        if boundary:
             return contextlib.nullcontext()
-        return self.train_model.no_sync()
+        if self.sharded:
+            return _fsdp_no_sync(self.model)
+        inner = getattr(self.train_model, "_orig_mod", self.train_model)  # under torch.compile
+        return inner.no_sync() if hasattr(inner, "no_sync") else contextlib.nullcontext()
 
     def _reduce_window(self, loss_sum: torch.Tensor, count: int) -> tuple[float, int]:
         """Loss sum and sample count of the log window over all ranks, so every rank sees the same (finite?) value."""
@@ -248,8 +262,10 @@ class Trainer:
 
     def _check_weights(self) -> None:
         """A checkpoint must never hold NaN or infinite weights: the previous one stays the last good one."""
-        finite = torch.stack([t.isfinite().all() for t in self.model.state_dict().values() if t.is_floating_point()])
-        if not bool(finite.all()):
+        local = [getattr(t, "to_local", lambda t=t: t)() for t in self.model.state_dict().values()]
+        finite = torch.stack([t.isfinite().all() for t in local if t.is_floating_point()]).all()
+        bad = distributed.all_reduce_sum((~finite).to(torch.float32).reshape(1))  # any rank's shard counts
+        if bool(bad.item()):
             self._check_finite(float("nan"), "a model weight")
 
     # -- evaluation and checkpoints -------------------------------------------------------------------------------
@@ -290,16 +306,22 @@ class Trainer:
     def _save(self, tags: tuple[str, ...]) -> None:
         self._check_weights()
         rng_per_rank = distributed.gather_objects(rng_state())
+        weights, optimizer_state = self.model, None
+        if self.sharded:  # every rank takes part in gathering the full state; rank 0 writes it
+            from zoo.fsdp import full_model_state, full_optimizer_state
+
+            weights = full_model_state(self.model)
+            optimizer_state = full_optimizer_state(self.model, self.optimizer)
         if distributed.is_main():
             state = {
-                "optimizer": self.optimizer.state_dict(),
+                "optimizer": optimizer_state if self.sharded else self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(),
                 "scaler": self.scaler.state_dict(),
                 "rng": rng_per_rank,
                 "progress": asdict(self.progress),
             }
             checkpoint.save(
-                self.ckpt_dir, self.progress.step, self.model, self.ema.module if self.ema is not None else None,
+                self.ckpt_dir, self.progress.step, weights, self.ema.module if self.ema is not None else None,
                 state, self.checkpoint_meta(), tags, self.config.trainer.keep_checkpoints,
             )
         distributed.barrier()
@@ -323,11 +345,16 @@ class Trainer:
         }
 
     def _restore(self, path: Path) -> None:
-        checkpoint.load_weights(path, self.model, "model")
+        state = checkpoint.load_trainer_state(path)
+        if self.sharded:
+            from zoo.fsdp import load_full_state
+
+            load_full_state(self.model, self.optimizer, checkpoint.read_weights(path), state["optimizer"])
+        else:
+            checkpoint.load_weights(path, self.model, "model")
+            self.optimizer.load_state_dict(state["optimizer"])
         if self.ema is not None:
             checkpoint.load_weights(path, self.ema.module, "ema")
-        state = checkpoint.load_trainer_state(path)
-        self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
         rngs = state["rng"]
@@ -362,6 +389,15 @@ class Trainer:
         if distributed.is_main():
             atomic_write_json(self.run_dir / "summary.json", summary)
         return summary
+
+
+@contextlib.contextmanager
+def _fsdp_no_sync(model: Any) -> Any:
+    model.set_requires_gradient_sync(False)
+    try:
+        yield
+    finally:
+        model.set_requires_gradient_sync(True)
 
 
 def _main_process_first(build: Any) -> Any:
