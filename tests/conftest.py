@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 
 import pytest
+
+# Libraries that cache what they read (datasets turns CSV files into Arrow) write into a throwaway folder, not the
+# user's ~/.cache; set before any test imports them.
+os.environ.setdefault("HF_DATASETS_CACHE", tempfile.mkdtemp(prefix="zoo-tests-hf-datasets-"))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
