@@ -29,6 +29,7 @@ TASK_INDEXES: dict[str, str] = {
     "vision": "zoo.vision.index",
     "recommendation": "zoo.recommendation.index",
     "nlp": "zoo.nlp.index",
+    "speech": "zoo.speech.index",
     "driving": "zoo.driving.index",
 }
 

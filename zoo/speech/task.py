@@ -1,0 +1,301 @@
+"""Speech on the shared trainer: keyword spotting (cross-entropy, accuracy, macro F1) and speech-to-text (CTC, CER).
+
+    python -m zoo.train --task speech                                  # keyword spotting on the embedded words
+    python -m zoo.train --task speech --model crnn_ctc                 # speech-to-text on embedded utterances
+    python -m zoo.train --task speech --model conformer_ctc --dataset librispeech data.args.root=~/data \
+        trainer.device=cuda trainer.precision=bf16
+    python -m zoo predict --checkpoint runs/speech/RUN clip.wav other.flac
+
+The model decides the problem: the speech-to-text models (``TRANSCRIPTION_MODELS`` in the index) are trained with
+CTC on transcripts, the others classify clips. Keyword datasets carry both labels and the words said, so they serve
+both; utterance datasets carry transcripts only. Features (``task_args.features``) are computed inside the model,
+batched on its device; background noise from the dataset's recordings is mixed in per batch during training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchmetrics import MetricCollection
+from torchmetrics.classification import MulticlassAccuracy, MulticlassF1Score
+from torchmetrics.text import CharErrorRate, WordErrorRate
+
+from zoo.errors import ConfigError
+from zoo.speech import text as text_ops
+from zoo.speech.audio import fix_length, load_audio
+from zoo.speech.datasets import AudioSplit
+from zoo.speech.features import feature_config
+from zoo.speech.index import TRANSCRIPTION_MODELS
+from zoo.task import StepOutput, Task, TaskData
+
+
+@dataclass
+class SpeechOptions:
+    features: str = "logmel"  # logmel or mfcc; the raw-waveform CNN and wav2vec2 read samples and ignore these
+    n_mels: int = 40
+    n_mfcc: int = 40  # mfcc: coefficients kept
+    win_ms: float = 25.0
+    hop_ms: float = 10.0
+    freq_mask: int = 0  # SpecAugment in training: widest frequency mask (feature bins); 0 turns it off
+    time_mask: int = 0  # widest time mask (frames); 0 turns it off
+    masks: int = 2  # masks of each kind per example
+    noise_prob: float = 0.0  # share of training examples mixed with the dataset's background recordings
+    noise_snr_db: tuple[float, float] = (0.0, 20.0)  # their signal-to-noise ratio, drawn uniformly
+    time_shift_ms: float = 0.0  # keyword spotting: shift training clips by up to this much either way
+    label_smoothing: float = 0.0  # keyword spotting
+    bucket_by_length: bool = True  # speech-to-text: batch utterances of similar length (less padding)
+    beam_width: int = 1  # speech-to-text decoding: 1 is greedy; more runs a prefix beam search (slower)
+    top_k: int = 3  # keyword spotting: classes shown per file by predict
+
+
+class SpeechTask(Task):
+    Options = SpeechOptions
+
+    def __init__(self, config: Any):
+        super().__init__(config)
+        self.problem = "transcription" if config.model.name in TRANSCRIPTION_MODELS else "keywords"
+        self.monitor, self.monitor_mode = ("cer", "min") if self.problem == "transcription" else ("accuracy", "max")
+        self.noise: tuple[Tensor, Tensor, Tensor] | None = None  # recordings end to end, starts, sizes
+        self.vocab: text_ops.Vocabulary | None = None
+        o = self.options
+        if not 0.0 <= o.noise_prob <= 1.0 or o.beam_width < 1:
+            raise ConfigError("task_args.noise_prob must be in [0, 1] and task_args.beam_width at least 1")
+
+    # -- data ---------------------------------------------------------------------------------------------------
+    def build_data(self, splits: Sequence[str]) -> TaskData:
+        loaded: dict[str, AudioSplit] = {split: self.load_split(split) for split in splits}
+        ref = loaded.get("train") or next(iter(loaded.values()))
+        for split, data in loaded.items():
+            if data.classes != ref.classes or data.sample_rate != ref.sample_rate:
+                raise ConfigError(f"split {split!r} has other classes or sample rate than the others")
+        o = self.options
+        features = feature_config(dict(
+            sample_rate=ref.sample_rate, kind=o.features, n_mels=o.n_mels, n_mfcc=o.n_mfcc, win_ms=o.win_ms,
+            hop_ms=o.hop_ms, freq_mask=o.freq_mask, time_mask=o.time_mask, masks=o.masks,
+        ))
+        info: dict[str, Any] = {"problem": self.problem, "sample_rate": ref.sample_rate, "features": features.to_dict()}
+        if self.problem == "keywords":
+            info.update(self._keyword_info(ref))
+        else:
+            info["vocab"] = self._vocabulary(loaded)
+        if self.saved_info is not None:
+            self._check_saved(info)
+            info = dict(self.saved_info)
+        if self.problem == "transcription":
+            self.vocab = text_ops.Vocabulary(info["vocab"])
+        if "train" in loaded and loaded["train"].noise:
+            self.noise = _noise_bank(loaded["train"].noise)
+        bucket = self.problem == "transcription" and o.bucket_by_length
+        shift = round(o.time_shift_ms * ref.sample_rate / 1000) if self.problem == "keywords" else 0
+        return TaskData(
+            train=loaded["train"].dataset if "train" in loaded else None,
+            val=next((loaded[s].dataset for s in ("val", "test") if s in loaded), None),
+            info=info,
+            collate=Collate(info.get("vocab")),
+            train_transform=TimeShift(shift) if shift else None,
+            train_lengths=loaded["train"].lengths if bucket and "train" in loaded else None,
+            val_lengths=next((loaded[s].lengths for s in ("val", "test") if s in loaded), None) if bucket else None,
+        )
+
+    def _keyword_info(self, ref: AudioSplit) -> dict[str, Any]:
+        if ref.classes is None:
+            raise ConfigError(
+                f"dataset {self.config.data.dataset!r} holds transcripts, not keyword classes, so model "
+                f"{self.config.model.name!r} (a keyword classifier) cannot train on it; choose a speech-to-text model: "
+                f"--model {' | '.join(TRANSCRIPTION_MODELS)}"
+            )
+        return {"classes": list(ref.classes), "num_classes": len(ref.classes), "clip_samples": ref.clip_samples}
+
+    def _vocabulary(self, loaded: dict[str, AudioSplit]) -> list[str]:
+        if self.saved_info is not None:
+            return list(self.saved_info["vocab"])
+        train = loaded["train"] if "train" in loaded else self.load_split("train")
+        return text_ops.Vocabulary.from_texts(train.dataset.texts).tokens
+
+    def _check_saved(self, info: dict[str, Any]) -> None:
+        saved = self.saved_info or {}
+        for key in ("problem", "classes", "sample_rate"):
+            if key in saved and key in info and saved[key] != info[key]:
+                raise ConfigError(f"the checkpoint was trained with {key} {saved[key]}, but dataset "
+                                  f"{self.config.data.dataset!r} has {info[key]}; evaluate it on matching data")
+
+    def model_defaults(self, info: dict[str, Any]) -> dict[str, Any]:
+        if info["problem"] == "keywords":
+            return {"num_classes": info["num_classes"], "features": info["features"]}
+        return {"vocab_size": len(info["vocab"]), "features": info["features"]}
+
+    # -- steps and metrics ----------------------------------------------------------------------------------------
+    def build_metrics(self, info: dict[str, Any]) -> MetricCollection:
+        if info["problem"] == "transcription":
+            return MetricCollection({"cer": CharErrorRate(), "wer": WordErrorRate()})
+        n = info["num_classes"]
+        return MetricCollection(
+            {"accuracy": MulticlassAccuracy(n, average="micro"), "f1_macro": MulticlassF1Score(n, average="macro")}
+        )
+
+    def train_step(self, model: nn.Module, batch: dict[str, Any]) -> StepOutput:
+        waves = self._add_noise(batch["waves"], batch["lengths"])
+        if self.problem == "keywords":
+            logits = model(waves, batch["lengths"])
+            loss = F.cross_entropy(logits.float(), batch["labels"], label_smoothing=self.options.label_smoothing)
+            return StepOutput(loss, len(batch["labels"]))
+        logits, frames = model(waves, batch["lengths"])
+        return StepOutput(_ctc_loss(logits, frames, batch), len(batch["texts"]))
+
+    def eval_step(self, model: nn.Module, batch: dict[str, Any], metrics: MetricCollection) -> StepOutput:
+        if self.problem == "keywords":
+            logits = model(batch["waves"], batch["lengths"]).float()
+            metrics.update(logits, batch["labels"])
+            return StepOutput(F.cross_entropy(logits, batch["labels"]), len(batch["labels"]))
+        logits, frames = model(batch["waves"], batch["lengths"])
+        metrics.update(self._transcribe(logits, frames), batch["texts"])
+        return StepOutput(_ctc_loss(logits, frames, batch), len(batch["texts"]))
+
+    def _transcribe(self, logits: Tensor, frames: Tensor) -> list[str]:
+        vocab = self.vocab
+        if self.options.beam_width <= 1:
+            return [vocab.decode(ids) for ids in text_ops.greedy_decode(logits, frames)]
+        log_probs = logits.float().log_softmax(-1)
+        return [vocab.decode(text_ops.beam_decode(lp, int(n), self.options.beam_width))
+                for lp, n in zip(log_probs, frames.tolist())]
+
+    def _add_noise(self, waves: Tensor, lengths: Tensor) -> Tensor:
+        """Mix a random excerpt of a background recording into a ``noise_prob`` share of the batch, at a random SNR."""
+        if self.noise is None or self.options.noise_prob <= 0:
+            return waves
+        bank, starts, sizes = (t.to(waves.device) for t in self.noise)
+        self.noise = (bank, starts, sizes)
+        count, samples = waves.shape
+        device = waves.device
+        pick = torch.randint(len(starts), (count,), device=device)
+        offset = (torch.rand(count, device=device) * sizes[pick]).long()
+        index = starts[pick, None] + (offset[:, None] + torch.arange(samples, device=device)) % sizes[pick, None]
+        noise = bank[index]
+        valid = torch.arange(samples, device=device)[None, :] < lengths[:, None]
+        power = lambda x: (x.square() * valid).sum(1) / lengths.clamp(min=1)  # noqa: E731
+        low, high = self.options.noise_snr_db
+        snr = low + (high - low) * torch.rand(count, device=device)
+        scale = torch.sqrt(power(waves) / power(noise).clamp(min=1e-10) * 10 ** (-snr / 10))
+        scale = scale * (torch.rand(count, device=device) < self.options.noise_prob)
+        return waves + noise * valid * scale[:, None]
+
+    # -- figures ------------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def report(self, model: nn.Module, batches: Iterable[Any], info: dict[str, Any], directory: Path) -> list[Path]:
+        """Keywords: the confusion matrix. Speech-to-text: the worst transcripts by CER, beside their references."""
+        if info["problem"] == "keywords":
+            from zoo import plots
+
+            predicted, target = [], []
+            for batch in batches:
+                predicted.append(model(batch["waves"], batch["lengths"]).argmax(-1).cpu())
+                target.append(batch["labels"].cpu())
+            matrix = plots.class_confusion(torch.cat(predicted), torch.cat(target), len(info["classes"]))
+            path = directory / "confusion_matrix.png"
+            return [plots.confusion_matrix(matrix, info["classes"], path, "keyword confusion matrix")]
+        from torchmetrics.functional.text import char_error_rate
+
+        pairs = []
+        for batch in batches:
+            logits, frames = model(batch["waves"], batch["lengths"])
+            for hypothesis, reference in zip(self._transcribe(logits, frames), batch["texts"]):
+                cer = float(char_error_rate(hypothesis, reference)) if reference else float(bool(hypothesis))
+                pairs.append((cer, reference, hypothesis))
+        pairs.sort(key=lambda pair: -pair[0])
+        path = directory / "transcripts.txt"
+        directory.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"CER {cer:.2f}\n  reference:  {ref}\n  hypothesis: {hyp}\n"
+                                for cer, ref, hyp in pairs[:50]))
+        return [path]
+
+    # -- prediction ---------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def predict(
+        self, model: nn.Module, inputs: Sequence[str], info: dict[str, Any], device: torch.device
+    ) -> list[dict[str, Any]]:
+        model.eval()
+        results = []
+        for path in inputs:
+            wave = load_audio(path, info["sample_rate"])
+            if info["problem"] == "keywords":
+                wave = fix_length(wave, info["clip_samples"])
+            waves, lengths = wave[None].to(device), torch.tensor([len(wave)], device=device)
+            if info["problem"] == "keywords":
+                probs = model(waves, lengths).float().softmax(-1)[0].cpu()
+                top = probs.topk(min(self.options.top_k, len(probs)))
+                ranked = [{"label": info["classes"][i], "prob": round(float(p), 4)}
+                          for p, i in zip(top.values.tolist(), top.indices.tolist())]
+                results.append({"input": str(path), "label": ranked[0]["label"], "prob": ranked[0]["prob"],
+                                "top": ranked})
+            else:
+                logits, frames = model(waves, lengths)
+                self.vocab = text_ops.Vocabulary(info["vocab"])
+                transcript = self._transcribe(logits, frames)[0]
+                results.append({"input": str(path), "transcript": transcript})
+        return results
+
+    def format_prediction(self, prediction: dict[str, Any]) -> str:
+        if "transcript" in prediction:
+            return f"{prediction['input']}: {prediction['transcript']}"
+        others = ", ".join(f"{t['label']} {t['prob']:.3f}" for t in prediction["top"][1:])
+        best = f"{prediction['input']}: {prediction['label']} {prediction['prob']:.3f}"
+        return best + (f" ({others})" if others else "")
+
+
+def _noise_bank(recordings: list[Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+    sizes = torch.tensor([len(r) for r in recordings])
+    starts = torch.cumsum(sizes, 0) - sizes
+    return torch.cat(recordings).float(), starts, sizes
+
+
+def _ctc_loss(logits: Tensor, frames: Tensor, batch: dict[str, Any]) -> Tensor:
+    """CTC loss per character, averaged over utterances; an empty transcript (silence) is a valid target."""
+    log_probs = logits.float().log_softmax(-1).transpose(0, 1)
+    losses = F.ctc_loss(log_probs, batch["targets"], frames, batch["target_lengths"], blank=0, reduction="none",
+                        zero_infinity=True)
+    return (losses / batch["target_lengths"].clamp(min=1)).mean()
+
+
+class Collate:
+    """Pad waveforms into ``waves`` (B, samples) with ``lengths``; add ``labels``, or CTC targets and texts."""
+
+    def __init__(self, vocab: list[str] | None):
+        self.vocab = text_ops.Vocabulary(vocab) if vocab else None
+
+    def __call__(self, items: list[tuple[Tensor, int, str]]) -> dict[str, Any]:
+        waves = [item[0] for item in items]
+        batch: dict[str, Any] = {
+            "waves": nn.utils.rnn.pad_sequence(waves, batch_first=True),
+            "lengths": torch.tensor([len(w) for w in waves]),
+        }
+        if self.vocab is None:
+            batch["labels"] = torch.tensor([item[1] for item in items], dtype=torch.int64)
+            return batch
+        ids = [torch.tensor(self.vocab.encode(item[2]), dtype=torch.int64) for item in items]
+        batch["targets"] = nn.utils.rnn.pad_sequence(ids, batch_first=True) if any(len(i) for i in ids) else \
+            torch.zeros(len(ids), 1, dtype=torch.int64)
+        batch["target_lengths"] = torch.tensor([len(i) for i in ids])
+        batch["texts"] = [text_ops.normalise(item[2]) for item in items]
+        return batch
+
+
+class TimeShift:
+    """Shift a clip by up to ``samples`` either way, filling with zeros (per item, seeded by the trainer)."""
+
+    def __init__(self, samples: int):
+        self.samples = samples
+
+    def __call__(self, item: tuple[Tensor, int, str]) -> tuple[Tensor, int, str]:
+        wave, label, words = item
+        shift = int(torch.randint(-self.samples, self.samples + 1, ()))
+        if shift > 0:
+            wave = torch.cat([torch.zeros(shift), wave[:-shift]])
+        elif shift < 0:
+            wave = torch.cat([wave[-shift:], torch.zeros(-shift)])
+        return wave, label, words
