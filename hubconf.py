@@ -4,7 +4,8 @@
     model = torch.hub.load("/path/to/zoo", "resnet18", source="local", pretrained=True)
     model = torch.hub.load("/path/to/zoo", "vit", source="local", pretrained="b_16_imagenet1k_v1")
 
-A model name registered in several tasks is also offered as ``<task>_<model>``; ``pretrained`` and the builder's
+Every model is also offered as ``<task>_<model>``; a name registered in several tasks (``resnet18`` in vision and
+medical) is, bare, the one of the first task in ``zoo.list_tasks()``; ``pretrained`` and the builder's
 keyword arguments mean what they mean in ``zoo.build_model``; ``python -m zoo checkpoints`` lists the tags.
 """
 
@@ -36,11 +37,9 @@ def _entry_point(entry: ModelEntry) -> Callable[..., Any]:
 def _export_entry_points() -> None:
     with_weights = {(m.task, m.name): m for m in _zoo.list_models(pretrained=True)}
     models = [with_weights.get((m.task, m.name), m) for m in _zoo.list_models()]
-    names = [m.name for m in models]
     for model in models:
         globals()[f"{model.task}_{model.name}"] = _entry_point(model)
-        if names.count(model.name) == 1:
-            globals()[model.name] = _entry_point(model)
+        globals().setdefault(model.name, _entry_point(model))
 
 
 _export_entry_points()

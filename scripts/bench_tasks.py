@@ -29,6 +29,13 @@ TARGETS: dict[str, tuple[str, float, str, float]] = {
     "vision/small_cnn_shapes": ("top1", 0.90, "max", 180),
     "nlp/bert_tiny_sentiment": ("accuracy", 0.90, "max", 180),
     "recommendation/mf_synthetic": ("ndcg@10", 0.15, "max", 180),
+    "speech/temporal_cnn_keywords": ("accuracy", 0.90, "max", 180),
+    "speech/crnn_ctc_utterances": ("cer", 0.15, "min", 300),
+    "driving/fcos_mobilenet_v3_road_scenes": ("map_50", 0.50, "max", 300),
+    "medical/resnet18_phantom": ("auroc", 0.95, "max", 180),
+    "medical/unet_phantom": ("dice", 0.80, "max", 300),
+    "driving/fcos_mobilenet_v3_road_scenes": ("map_50", 0.50, "max", 300),
+    "driving/lraspp_mobilenet_v3_road_scenes": ("miou", 0.40, "max", 300),
 }
 
 

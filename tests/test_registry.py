@@ -13,7 +13,7 @@ def test_lists_tasks_models_and_datasets():
     assert "vision" in zoo.list_tasks()
     names = [m.name for m in zoo.list_models("vision")]
     assert {"small_cnn", "resnet18", "resnet34", "resnet50", "mobilenet_v3_small", "vit"} <= set(names)
-    assert [m.name for m in zoo.list_models(pattern="resnet*")] == ["resnet18", "resnet34", "resnet50"]
+    assert [m.name for m in zoo.list_models("vision", pattern="resnet*")] == ["resnet18", "resnet34", "resnet50"]
     datasets = {d.name for d in zoo.list_datasets("vision")}
     assert {"shapes", "cifar10", "cifar100", "mnist", "fashion_mnist", "image_folder"} <= datasets
 

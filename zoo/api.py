@@ -266,6 +266,9 @@ def predict(
     from zoo.runtime import select_device
     from zoo.task import run_predict
 
+    from zoo.runtime import cpu_threads
+
     loaded = load(checkpoint, device)
     device_ = select_device(loaded.config.trainer.device)
-    return run_predict(loaded.task, loaded.model, list(inputs), loaded.meta["info"], device_, options)
+    with cpu_threads(loaded.config.trainer.threads):  # as the recipe runs best, like training and evaluate
+        return run_predict(loaded.task, loaded.model, list(inputs), loaded.meta["info"], device_, options)

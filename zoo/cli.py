@@ -257,9 +257,12 @@ def _predict(args: argparse.Namespace) -> int:
     given = {name: value for name, value in vars(parsed).items()
              if name not in ("help", "checkpoint", "inputs", "file", "device", "json")}
     inputs = [*parsed.inputs, *(_lines(parsed.file) if parsed.file else [])]
+    from zoo.runtime import cpu_threads
+
     loaded = load(parsed.checkpoint, parsed.device)
-    predictions = run_predict(loaded.task, loaded.model, inputs, loaded.meta["info"],
-                              select_device(loaded.config.trainer.device), given)
+    with cpu_threads(loaded.config.trainer.threads):
+        predictions = run_predict(loaded.task, loaded.model, inputs, loaded.meta["info"],
+                                  select_device(loaded.config.trainer.device), given)
     for prediction in predictions:
         print(json.dumps(prediction) if parsed.json else loaded.task.format_prediction(prediction))
     return 0

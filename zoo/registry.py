@@ -31,6 +31,7 @@ TASK_INDEXES: dict[str, str] = {
     "nlp": "zoo.nlp.index",
     "speech": "zoo.speech.index",
     "driving": "zoo.driving.index",
+    "medical": "zoo.medical.index",
 }
 
 

@@ -60,6 +60,11 @@ class CheckpointEntry:
     member: str = ""
     builder_args: dict[str, Any] = field(default_factory=dict)  # make the registered builder fit the weights
     head: tuple[str, ...] = ()  # key prefixes of the classifier head, re-initialised when the class count differs
+    # Key prefixes of the input convolution: a model built for another input channel count gets these filters
+    # summed over the channels (one channel) or repeated and rescaled (several), as timm's adapt_input_conv does.
+    first_conv: tuple[str, ...] = ()
+    # (regex, replacement) pairs applied to the file's keys before loading, for files saved under older module names.
+    renames: tuple[tuple[str, str], ...] = ()
     params: int = 0
     metrics: tuple[Metric, ...] = ()
     preprocessing: dict[str, Any] = field(default_factory=dict)
@@ -99,6 +104,7 @@ class CheckpointEntry:
         data.pop("origin")
         data["metrics"] = [dataclasses.asdict(m) for m in self.metrics]
         data["sources"], data["head"], data["labels"] = list(self.sources), list(self.head), list(self.labels)
+        data["first_conv"], data["renames"] = list(self.first_conv), [list(pair) for pair in self.renames]
         defaults = {f.name: _default(f) for f in dataclasses.fields(self)}
         return {k: v for k, v in data.items() if v != defaults.get(k, object()) or k in _REQUIRED}
 
@@ -140,6 +146,8 @@ def entry_from_json(
     values["labels"] = tuple(labels)
     values["sources"] = tuple(values["sources"])
     values["head"] = tuple(values.get("head", ()))
+    values["first_conv"] = tuple(values.get("first_conv", ()))
+    values["renames"] = tuple(tuple(pair) for pair in values.get("renames", ()))
     values["metrics"] = tuple(Metric(**m) for m in values.get("metrics", ()))
     entry = CheckpointEntry(**values, origin=origin)
     _check(entry, where)
@@ -158,6 +166,13 @@ def _check(entry: CheckpointEntry, where: str) -> None:
         problems.append("it has no sources")
     if "/" in entry.file_name or entry.file_name in ("", ".", ".."):
         problems.append(f"file_name {entry.file_name!r} must be a plain file name")
+    for pair in entry.renames:
+        try:
+            valid = len(pair) == 2 and all(isinstance(p, str) for p in pair) and re.compile(pair[0]) is not None
+        except re.error:
+            valid = False
+        if not valid:
+            problems.append(f"renames holds {list(pair)!r}, not a [regular expression, replacement] pair")
     if problems:
         raise CatalogError(f"entry {entry.name!r} {where}: " + "; ".join(problems))
 

@@ -2,8 +2,9 @@
 
 The entry's ``builder_args`` make the architecture fit the weights (``num_classes=1000, small_input=False`` for
 torchvision's ImageNet ResNets); arguments the caller passes win. A classifier head of another size is
-re-initialised with a :class:`~zoo.errors.HeadReinitializedWarning`, which is how fine-tuning starts; any other
-difference is a :class:`~zoo.errors.WeightsMismatchError` naming the keys.
+re-initialised with a :class:`~zoo.errors.HeadReinitializedWarning`, which is how fine-tuning starts. The input
+convolutions an entry names in ``first_conv`` are adapted to the model's input channels (RGB filters summed for one
+channel, as for greyscale scans). Any other difference is a :class:`~zoo.errors.WeightsMismatchError` naming the keys.
 """
 
 from __future__ import annotations
@@ -36,7 +37,10 @@ def build_pretrained(
 def apply_weights(model: Any, state: dict[str, Any], entry: CheckpointEntry) -> list[str]:
     """Load ``state`` into ``model``; returns the head keys left at their fresh initialisation."""
     own = model.state_dict()
-    missing = sorted(own.keys() - state.keys())
+    state = rename_keys(state, entry.renames)
+    state = adapt_input_channels(state, own, entry.first_conv)
+    # Files saved before PyTorch 0.4.1 (torchvision's DenseNets) lack BatchNorm's step counters; PyTorch loads them.
+    missing = sorted(k for k in own.keys() - state.keys() if not k.endswith("num_batches_tracked"))
     unexpected = sorted(state.keys() - own.keys())
     reshaped = sorted(k for k in own.keys() & state.keys() if tuple(own[k].shape) != tuple(state[k].shape))
     head = [k for k in reshaped if any(k.startswith(prefix) for prefix in entry.head)]
@@ -63,6 +67,49 @@ def apply_weights(model: Any, state: dict[str, Any], entry: CheckpointEntry) -> 
         )
     model.load_state_dict({k: v for k, v in state.items() if k not in head}, strict=False)
     return head
+
+
+def rename_keys(state: dict[str, Any], renames: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """``state`` with each key rewritten by the first ``(regex, replacement)`` pair that matches it."""
+    if not renames:
+        return state
+    import re
+
+    patterns = [(re.compile(pattern), replacement) for pattern, replacement in renames]
+    renamed = {}
+    for key, value in state.items():
+        for pattern, replacement in patterns:
+            if pattern.search(key):
+                key = pattern.sub(replacement, key)
+                break
+        renamed[key] = value
+    return renamed
+
+
+def adapt_input_channels(state: dict[str, Any], own: dict[str, Any], prefixes: tuple[str, ...]) -> dict[str, Any]:
+    """``state`` with the input convolutions under ``prefixes`` fitted to the channel count of the model's (``own``).
+
+    One channel gets the sum of the filters over their input channels, which answers a grey image as the original
+    answers that image repeated in every channel; more channels get the filters repeated and scaled by
+    ``old / new`` channels, keeping the activations' size (timm's ``adapt_input_conv``).
+    """
+    adapted = dict(state)
+    for prefix in prefixes:
+        key = f"{prefix}weight"
+        if key not in state or key not in own:
+            continue
+        weight, target = state[key], own[key]
+        if weight.ndim < 3 or weight.shape[1] == target.shape[1]:
+            continue
+        if weight.shape[0] != target.shape[0] or weight.shape[2:] != target.shape[2:]:
+            continue  # another kernel or width: reported as a mismatch below
+        channels, old = target.shape[1], weight.shape[1]
+        if channels == 1:
+            adapted[key] = weight.sum(dim=1, keepdim=True)
+        else:
+            repeats = -(-channels // old)
+            adapted[key] = weight.repeat(1, repeats, *([1] * (weight.ndim - 2)))[:, :channels] * (old / channels)
+    return adapted
 
 
 def find_head(model: Any, num_classes: int) -> tuple[str, ...]:

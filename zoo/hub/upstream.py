@@ -147,6 +147,8 @@ def shapes(model: Any) -> dict[str, tuple[int, ...]]:
 # task -> (library, "module:function") pairs; each function gives (entries, label sets) for the task's model names.
 UPSTREAM: dict[str, list[tuple[str, str]]] = {
     "vision": [("torchvision", "zoo.hub.upstream:torchvision_classifiers")],
+    "driving": [("torchvision", "zoo.driving.upstream:torchvision_driving")],
+    "medical": [("torchvision", "zoo.medical.upstream:torchvision_backbones")],
 }
 
 

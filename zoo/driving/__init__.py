@@ -1,0 +1,1 @@
+"""Driving perception: road-user detection and road-scene segmentation on the shared trainer."""

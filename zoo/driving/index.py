@@ -1,0 +1,124 @@
+"""What the driving task offers: plain data, read without importing torch."""
+
+from zoo.registry import DatasetEntry, ModelEntry, make_task
+
+_TORCHVISION = "https://github.com/pytorch/vision"
+_BSD = "BSD-3-Clause"
+_BOXES = "list of RGB float images in [0, 1], any size; resized inside to min_size/max_size"
+_PIXELS = "RGB float batch (N, 3, H, W), ImageNet-normalised"
+
+# Models that label pixels; every other model of the task detects boxes.
+SEGMENTATION_MODELS = frozenset({"lraspp_mobilenet_v3", "deeplabv3_mobilenet_v3", "deeplabv3_resnet50", "fcn_resnet50"})
+# What each dataset can serve: boxes (detection), pixel labels (segmentation), or both.
+DATASET_PROBLEMS: dict[str, tuple[str, ...]] = {
+    "road_scenes": ("detection", "segmentation"), "kitti": ("detection",), "coco": ("detection",),
+    "voc": ("detection",), "penn_fudan": ("detection",), "cityscapes": ("segmentation",),
+}
+
+
+def _detector(name: str, description: str, params: int, recipe_dataset: str, downloads_weights: bool = False,
+              input: str = _BOXES) -> ModelEntry:
+    """A detector whose recipe is ``driving/<name>_<recipe_dataset>``; ``downloads_weights``: that recipe starts
+    from catalog weights (task_args.pretrained), so the registry's smoke test skips it (tests/driving covers it)."""
+    return ModelEntry(
+        name=name, builder=f"zoo.driving.detectors:{name}", description=description, params=params, input=input,
+        default_dataset=recipe_dataset, recipe=f"driving/{name}_{recipe_dataset}", license=_BSD, source=_TORCHVISION,
+        downloads_weights=downloads_weights,
+    )
+
+
+def _segmenter(name: str, description: str, params: int, recipe_dataset: str, downloads_weights: bool = False
+               ) -> ModelEntry:
+    return ModelEntry(
+        name=name, builder=f"zoo.driving.segmenters:{name}", description=description, params=params, input=_PIXELS,
+        default_dataset=recipe_dataset, recipe=f"driving/{name}_{recipe_dataset}", license=_BSD, source=_TORCHVISION,
+        downloads_weights=downloads_weights,
+    )
+
+
+TASK = make_task(
+    "driving",
+    description="Road-user detection (boxes, COCO mAP) and road-scene segmentation (mean IoU); the model picks which.",
+    implementation="zoo.driving.task:driving_task",
+    default_model="fcos_mobilenet_v3",
+    default_dataset="road_scenes",
+    metrics=("map_50", "map", "map_75", "ap_<class>", "miou", "pixel_accuracy", "loss"),
+    models=[
+        _detector("fcos_mobilenet_v3", "FCOS, anchor-free, on a MobileNetV3-Large FPN (strides 8-64); the default "
+                  "recipe halves its width for small images on a CPU.", 1_087_123, "road_scenes"),
+        _detector("fasterrcnn_mobilenet_v3_fpn", "Faster R-CNN on torchvision's MobileNetV3-Large FPN; COCO weights "
+                  "in the catalog.", 18_975_129, "road_scenes"),
+        _detector("fasterrcnn_resnet50_fpn", "Faster R-CNN on a ResNet-50 FPN; COCO weights in the catalog.",
+                  41_335_036, "kitti", downloads_weights=True),
+        _detector("retinanet_resnet50_fpn", "RetinaNet (focal loss) on a ResNet-50 FPN; COCO weights in the catalog.",
+                  32_313_909, "kitti", downloads_weights=True),
+        _detector("fcos_resnet50_fpn", "FCOS on a ResNet-50 FPN; COCO weights in the catalog.", 32_080_590, "kitti",
+                  downloads_weights=True),
+        _detector("ssdlite320_mobilenet_v3", "SSDlite on MobileNetV3-Large at 320x320; COCO weights in the catalog.",
+                  2_261_960, "road_scenes", input=_BOXES.replace("min_size/max_size", "320x320")),
+        _segmenter("lraspp_mobilenet_v3", "Lite R-ASPP on a dilated MobileNetV3-Large; the recipe halves its width.",
+                   910_720, "road_scenes"),
+        _segmenter("deeplabv3_mobilenet_v3", "DeepLabV3 (ASPP) on a dilated MobileNetV3-Large.", 11_024_963,
+                   "cityscapes"),
+        _segmenter("deeplabv3_resnet50", "DeepLabV3 (ASPP) on a dilated ResNet-50, output stride 8.", 42_003_046,
+                   "cityscapes", downloads_weights=True),
+        _segmenter("fcn_resnet50", "Fully convolutional network on a dilated ResNet-50.", 35_320_678, "cityscapes",
+                   downloads_weights=True),
+    ],
+    datasets=[
+        DatasetEntry(
+            name="road_scenes",
+            loader="zoo.driving.datasets:road_scenes",
+            description="Embedded: generated 192x128 road scenes with cars, trucks, pedestrians, cyclists and traffic "
+            "lights in perspective, occluding each other; boxes, or pixel labels in 12 Cityscapes-like classes.",
+            num_classes=5,
+            embedded=True,
+            license="Apache-2.0",
+            source="zoo (generated in code)",
+        ),
+        DatasetEntry(
+            name="kitti",
+            loader="zoo.driving.datasets:kitti",
+            description="KITTI 2D object detection: training/image_2 and label_2 (8 classes, DontCare dropped); "
+            "val is every 5th training frame.",
+            num_classes=8,
+            license="CC BY-NC-SA 3.0",
+            source="https://www.cvlibs.net/datasets/kitti/eval_object.php?obj_benchmark=2d",
+        ),
+        DatasetEntry(
+            name="coco",
+            loader="zoo.driving.datasets:coco",
+            description="COCO-format instances JSON (COCO 2017 or any COCO-style set), filtered to road users by "
+            "default.",
+            num_classes=7,
+            license="CC BY 4.0 (annotations); images under their Flickr licences",
+            source="https://cocodataset.org",
+        ),
+        DatasetEntry(
+            name="voc",
+            loader="zoo.driving.datasets:voc",
+            description="Pascal VOC XML annotations (VOC 2007/2012 or any VOC-style set), road users by default.",
+            num_classes=5,
+            license="Flickr terms (see the VOC site)",
+            source="http://host.robots.ox.ac.uk/pascal/VOC/",
+        ),
+        DatasetEntry(
+            name="penn_fudan",
+            loader="zoo.driving.datasets:penn_fudan",
+            description="Penn-Fudan pedestrians: 170 street images, 345 pedestrians boxed; the last 50 images are val.",
+            num_classes=1,
+            license="research use (see the dataset page)",
+            source="https://www.cis.upenn.edu/~jshi/ped_html/",
+        ),
+        DatasetEntry(
+            name="cityscapes",
+            loader="zoo.driving.datasets:cityscapes",
+            description="Cityscapes fine annotations: leftImg8bit + gtFine labelIds mapped to the 19 train ids, "
+            "resized to 512x256 by default.",
+            splits=("train", "val"),
+            num_classes=19,
+            license="Cityscapes terms (non-commercial)",
+            source="https://www.cityscapes-dataset.com",
+        ),
+    ],
+)

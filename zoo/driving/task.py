@@ -1,0 +1,298 @@
+"""The driving task on the shared trainer: road-user detection (the default) and road-scene segmentation.
+
+    python -m zoo.train --task driving                                  # FCOS on the embedded road scenes, CPU
+    python -m zoo.train --task driving --model lraspp_mobilenet_v3      # segmentation of the same scenes
+    python -m zoo.train --task driving --dataset kitti data.args.root=/data/kitti trainer.device=cuda
+
+One task, two problems: the model decides which (``SEGMENTATION_MODELS`` in the index), and the dataset must
+serve that problem. torchvision detectors return a dict of losses in training mode and detections in evaluation
+mode; the trainer calls ``model.eval()`` before ``eval_step``, so the validation loss is computed in training mode
+under no_grad with every normalisation and dropout layer kept in evaluation mode (running statistics, no
+updates) and the random proposal sampling of two-stage detectors seeded: the same loss as in training, measured
+on held-out images, and the same number on every call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MetricCollection
+
+from zoo import registry
+from zoo.driving import draw
+from zoo.driving.datasets import DrivingSplit, read_rgb
+from zoo.driving.formats import IGNORE_INDEX
+from zoo.driving.index import DATASET_PROBLEMS, SEGMENTATION_MODELS
+from zoo.driving.metrics import DetectionAP, SegmentationScores
+from zoo.driving.transforms import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    DetectionTransform,
+    SegmentationTransform,
+    collate_detection,
+)
+from zoo.errors import ConfigError, ZooError
+from zoo.task import StepOutput, Task, TaskData, call_with_args
+
+
+def driving_task(config: Any) -> Task:
+    """The task object for ``config``: detection, or segmentation when the model is a segmentation model."""
+    return (Segmentation if config.model.name in SEGMENTATION_MODELS else Detection)(config)
+
+
+@dataclass
+class DrivingOptions:
+    """``task_args`` of both problems."""
+
+    hflip: bool = True  # random horizontal flips
+    scale_range: list[float] = field(default_factory=lambda: [1.0, 1.0])  # random zoom, frame size kept
+    photometric: float = 0.0  # brightness, contrast and saturation jitter strength (0 turns it off)
+    pretrained: str = ""  # a catalog tag (e.g. coco_v1) whose weights the model starts from; heads are re-sized
+
+
+@dataclass
+class SegmentationOptions(DrivingOptions):
+    aux_weight: float = 0.5  # weight of the auxiliary head's loss (DeepLabV3, FCN with aux_loss)
+
+
+@dataclass
+class DetectionPredictOptions:
+    output_dir: str = field(default="predictions", metadata={"help": "where the drawn images are written"})
+    score_threshold: float = field(default=0.4, metadata={"help": "detections below this score are left out"})
+
+
+@dataclass
+class SegmentationPredictOptions:
+    output_dir: str = field(default="predictions", metadata={"help": "where masks and overlays are written"})
+    alpha: float = field(default=0.5, metadata={"help": "opacity of the mask over the image"})
+
+
+class _Driving(Task):
+    problem = ""
+    monitor_mode = "max"
+
+    def build_data(self, splits: Sequence[str]) -> TaskData:
+        loaded = {split: self._load(split) for split in splits}
+        ref = loaded.get("val") or loaded["train"]
+        info: dict[str, Any] = {"problem": self.problem, "classes": list(ref.classes),
+                                "image_size": list(ref.image_size) if ref.image_size else None}
+        if self.options.pretrained:  # a checkpoint being loaded names its start itself: no catalog needed then
+            info["pretrained"] = (self.saved_info or {}).get("pretrained") or self._pretrained_entry()
+        return TaskData(
+            train=loaded["train"].dataset if "train" in loaded else None,
+            val=loaded["val"].dataset if "val" in loaded else None,
+            info={**info, **self.extra_info(ref)},
+            **self.pipelines(),
+        )
+
+    def _load(self, split: str) -> DrivingSplit:
+        entry = self.entry.dataset(self.config.data.dataset)
+        served = DATASET_PROBLEMS.get(entry.name, ("detection",))
+        if self.problem not in served:
+            fits = [m for m in self.entry.models if (m in SEGMENTATION_MODELS) == (served[0] == "segmentation")]
+            datasets = [d for d, problems in DATASET_PROBLEMS.items() if self.problem in problems]
+            raise ConfigError(
+                f"dataset {entry.name!r} is for {served[0]}, but model {self.config.model.name!r} does {self.problem}; "
+                f"choose a {served[0]} model ({', '.join(fits)}) or a {self.problem} dataset ({', '.join(datasets)})"
+            )
+        loader = registry.load_object(entry.loader)
+        return call_with_args(loader, self.config.data.args, {"split": split, "problem": self.problem}, "data.args",
+                              entry.loader)
+
+    def extra_info(self, ref: DrivingSplit) -> dict[str, Any]:
+        return {}
+
+    def pipelines(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    # -- optional pretrained start --------------------------------------------------------------------------------
+    def _pretrained_entry(self) -> dict[str, Any]:
+        from zoo.hub.catalog import resolve_pretrained
+
+        entry = resolve_pretrained(self.config.task, self.config.model.name, self.options.pretrained)
+        return {"name": entry.name, "builder_args": {k: v for k, v in entry.builder_args.items() if k != "num_classes"}}
+
+    def build_model(self, info: dict[str, Any]) -> nn.Module:
+        """The model of ``model.args``; with ``task_args.pretrained``, built to fit those weights and loaded with
+        them (only when training starts: a checkpoint being loaded holds its own weights)."""
+        entry = self.entry.model(self.config.model.name)
+        builder = registry.load_object(entry.builder)
+        start = info.get("pretrained")
+        defaults = {**self.model_defaults(info), **(start["builder_args"] if start else {})}
+        model = call_with_args(builder, self.config.model.args, defaults, "model.args", entry.builder)
+        if start and self.saved_info is None:
+            from zoo.hub.catalog import get_checkpoint
+            from zoo.hub.download import fetch
+            from zoo.hub.pretrained import apply_weights
+            from zoo.hub.safety import load_state_dict
+
+            checkpoint = get_checkpoint(start["name"])
+            apply_weights(model, load_state_dict(fetch(checkpoint), checkpoint.format), checkpoint)
+        return model
+
+
+class Detection(_Driving):
+    problem = "detection"
+    monitor = "map_50"
+    Options = DrivingOptions
+    PredictOptions = DetectionPredictOptions
+
+    def pipelines(self) -> dict[str, Any]:
+        o = self.options
+        return {"collate": collate_detection, "eval_transform": DetectionTransform(),
+                "train_transform": DetectionTransform(o.hflip, tuple(o.scale_range), o.photometric)}
+
+    def model_defaults(self, info: dict[str, Any]) -> dict[str, Any]:
+        return {"num_classes": len(info["classes"]) + 1}  # label 0 is the background
+
+    def build_metrics(self, info: dict[str, Any]) -> MetricCollection:
+        return MetricCollection({"ap": DetectionAP(info["classes"])}, compute_groups=False)
+
+    def train_step(self, model: nn.Module, batch: Any) -> StepOutput:
+        images, targets = batch
+        losses = model(images, targets)
+        return StepOutput(sum(losses.values()), len(images), {k: v.detach() for k, v in losses.items()})
+
+    def eval_step(self, model: nn.Module, batch: Any, metrics: MetricCollection) -> StepOutput:
+        images, targets = batch
+        detections = model(images)
+        metrics.update([{k: v.float() if k != "labels" else v for k, v in d.items()} for d in detections], targets)
+        with _loss_mode(model), torch.random.fork_rng(devices=_devices(images)):
+            torch.manual_seed(0)
+            losses = model(images, targets)
+        return StepOutput(sum(losses.values()), len(images))
+
+    @torch.no_grad()
+    def predict(
+        self, model: nn.Module, inputs: Sequence[str], info: dict[str, Any], device: torch.device,
+        options: DetectionPredictOptions | None = None,
+    ) -> list[dict[str, Any]]:
+        """Detections per image file as JSON-ready dicts; each image is drawn with its boxes into ``output_dir``."""
+        o = options or DetectionPredictOptions()
+        classes, results = info["classes"], []
+        model.eval()
+        for path in inputs:
+            image = _read(path)
+            found = model([image.to(device).float() / 255])[0]
+            keep = found["scores"] >= o.score_threshold
+            boxes, scores = found["boxes"][keep].cpu(), found["scores"][keep].cpu().tolist()
+            names = [classes[i - 1] if 1 <= i <= len(classes) else str(i) for i in found["labels"][keep].tolist()]
+            drawn = draw.draw_detections(image, boxes, names, scores)
+            output = draw.save_png(drawn, Path(o.output_dir) / f"{Path(path).stem}_detections.png")
+            results.append({
+                "input": str(path), "output": str(output),
+                "detections": [{"label": n, "score": round(s, 4), "box": [round(v, 1) for v in b]}
+                               for n, s, b in zip(names, scores, boxes.tolist())],
+            })
+        return results
+
+    def format_prediction(self, prediction: dict[str, Any]) -> str:
+        return json.dumps(prediction)
+
+
+class Segmentation(_Driving):
+    problem = "segmentation"
+    monitor = "miou"
+    Options = SegmentationOptions
+    PredictOptions = SegmentationPredictOptions
+
+    def extra_info(self, ref: DrivingSplit) -> dict[str, Any]:
+        if ref.image_size is None:
+            raise ConfigError(f"segmentation needs images of one size; dataset {self.config.data.dataset!r} has none")
+        return {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD), "ignore_index": IGNORE_INDEX}
+
+    def pipelines(self) -> dict[str, Any]:
+        o = self.options
+        return {"eval_transform": SegmentationTransform(),
+                "train_transform": SegmentationTransform(o.hflip, tuple(o.scale_range), o.photometric)}
+
+    def model_defaults(self, info: dict[str, Any]) -> dict[str, Any]:
+        return {"num_classes": len(info["classes"])}
+
+    def build_metrics(self, info: dict[str, Any]) -> MetricCollection:
+        return MetricCollection({"seg": SegmentationScores(info["classes"], info["ignore_index"])})
+
+    def _loss(self, outputs: dict[str, torch.Tensor], masks: torch.Tensor) -> torch.Tensor:
+        loss = F.cross_entropy(outputs["out"].float(), masks, ignore_index=IGNORE_INDEX)
+        if "aux" in outputs:
+            loss = loss + self.options.aux_weight * F.cross_entropy(outputs["aux"].float(), masks,
+                                                                    ignore_index=IGNORE_INDEX)
+        return loss
+
+    def train_step(self, model: nn.Module, batch: Any) -> StepOutput:
+        images, masks = batch
+        return StepOutput(self._loss(model(images), masks), images.shape[0])
+
+    def eval_step(self, model: nn.Module, batch: Any, metrics: MetricCollection) -> StepOutput:
+        images, masks = batch
+        outputs = model(images)
+        metrics.update(outputs["out"].argmax(1), masks)
+        return StepOutput(self._loss(outputs, masks), images.shape[0])
+
+    @torch.no_grad()
+    def predict(
+        self, model: nn.Module, inputs: Sequence[str], info: dict[str, Any], device: torch.device,
+        options: SegmentationPredictOptions | None = None,
+    ) -> list[dict[str, Any]]:
+        """A colour mask and an overlay per image file, at the file's own size, and the share of each class."""
+        o = options or SegmentationPredictOptions()
+        classes, (height, width) = info["classes"], info["image_size"]
+        mean, std = torch.tensor(info["mean"]).view(3, 1, 1), torch.tensor(info["std"]).view(3, 1, 1)
+        model.eval()
+        results = []
+        for path in inputs:
+            image = _read(path)
+            x = F.interpolate(image[None].float() / 255, size=(height, width), mode="bilinear", align_corners=False)
+            logits = model(((x[0] - mean) / std)[None].to(device))["out"].float()
+            logits = F.interpolate(logits, size=image.shape[-2:], mode="bilinear", align_corners=False)
+            mask = logits.argmax(1)[0].cpu()
+            coloured = draw.colour_mask(mask, classes)
+            stem = Path(o.output_dir) / Path(path).stem
+            counts = torch.bincount(mask.flatten(), minlength=len(classes)).tolist()
+            shares = {c: round(n / mask.numel(), 4) for c, n in zip(classes, counts) if n}
+            results.append({
+                "input": str(path), "mask": str(draw.save_png(coloured, f"{stem}_mask.png")),
+                "overlay": str(draw.save_png(draw.overlay(image, coloured, o.alpha), f"{stem}_overlay.png")),
+                "classes": dict(sorted(shares.items(), key=lambda kv: -kv[1])),
+            })
+        return results
+
+    def format_prediction(self, prediction: dict[str, Any]) -> str:
+        return json.dumps(prediction)
+
+
+def _read(path: str) -> torch.Tensor:
+    if not Path(path).is_file():
+        raise ZooError(f"image {path!r} does not exist")
+    try:
+        return read_rgb(path)
+    except OSError as error:
+        raise ZooError(f"{path} is not a readable image: {error}") from error
+
+
+def _devices(images: Sequence[torch.Tensor]) -> list[torch.device]:
+    return [images[0].device] if images and images[0].device.type == "cuda" else []
+
+
+@contextlib.contextmanager
+def _loss_mode(model: nn.Module) -> Iterator[None]:
+    """Training mode, so that torchvision detectors return their losses, with normalisation and dropout layers
+    left in evaluation mode: running statistics are used and not updated. Every module's mode comes back after."""
+    modes = {m: m.training for m in model.modules()}
+    model.train()
+    for module in model.modules():
+        if isinstance(module, (nn.modules.batchnorm._BatchNorm, nn.Dropout)):
+            module.eval()
+    try:
+        yield
+    finally:
+        for module, mode in modes.items():
+            module.train(mode)
