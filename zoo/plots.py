@@ -157,6 +157,7 @@ def image_grid(images: list[Any], captions: list[str], path: Path, title: str, c
                 array = array.transpose(1, 2, 0)
             axis = fig.add_subplot(rows, columns, i + 1)
             axis.imshow(array.squeeze(), cmap="gray" if array.squeeze().ndim == 2 else None)
-            axis.set_title(caption, fontsize=7, color="green" if caption.startswith("✓") else "red")
+            colour = {"✓": "green", "✗": "red"}.get(caption[:1], "black")
+            axis.set_title(caption, fontsize=7, color=colour)
             axis.axis("off")
     return path

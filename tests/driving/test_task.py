@@ -2,6 +2,7 @@
 validation loss; segmentation; the errors a user meets."""
 
 import copy
+import importlib.util
 import json
 
 import numpy as np
@@ -44,6 +45,9 @@ def test_default_recipe_learns_far_above_chance(detection_run):
     assert losses[-1] < 0.75 * losses[0]
     metrics = json.loads(run_zoo("evaluate", "--checkpoint", str(detection_run), "--json").stdout)
     assert metrics == pytest.approx({k: v for k, v in best.items() if k.startswith("val/")}, abs=1e-6)
+    if importlib.util.find_spec("matplotlib"):  # evaluate also draws PR curves and detections
+        figures = sorted(p.name for p in (detection_run / "reports").glob("*/*.png"))
+        assert figures == ["pr_curves.png", "samples.png"]
 
 
 @pytest.mark.slow
@@ -112,6 +116,10 @@ def test_segmentation_recipe_trains_and_predicts_masks(tmp_path):
     assert mask.size == overlay.size == (240, 160)
     assert set(prediction["classes"]) <= set(scenes.SEGMENTATION_CLASSES)
     assert sum(prediction["classes"].values()) == pytest.approx(1, abs=1e-3)
+    if importlib.util.find_spec("matplotlib"):
+        result.evaluate(report=tmp_path / "report")
+        with Image.open(tmp_path / "report" / "samples.png") as figure:
+            assert figure.size[0] > 400
 
 
 def test_model_and_dataset_must_serve_the_same_problem():

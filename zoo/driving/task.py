@@ -31,7 +31,7 @@ from zoo.driving import draw
 from zoo.driving.datasets import DrivingSplit, read_rgb
 from zoo.driving.formats import IGNORE_INDEX
 from zoo.driving.index import DATASET_PROBLEMS, SEGMENTATION_MODELS
-from zoo.driving.metrics import DetectionAP, SegmentationScores
+from zoo.driving.metrics import DetectionAP, SegmentationScores, coco_backend
 from zoo.driving.transforms import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -197,6 +197,50 @@ class Detection(_Driving):
     def format_prediction(self, prediction: dict[str, Any]) -> str:
         return json.dumps(prediction)
 
+    def report(self, model: nn.Module, batches: Any, info: dict[str, Any], directory: Path) -> list[Path]:
+        """Precision-recall curves at IoU 0.5 per class, and the first images with their detections drawn."""
+        from torchmetrics.detection import MeanAveragePrecision
+
+        from zoo import plots
+
+        classes = info["classes"]
+        ap = MeanAveragePrecision(box_format="xyxy", iou_type="bbox", class_metrics=True, extended_summary=True,
+                                  backend=coco_backend())
+        drawn: list[torch.Tensor] = []
+        for images, targets in batches:
+            detections = model(images)
+            ap.update([{k: v.float().cpu() if k != "labels" else v.cpu() for k, v in d.items()} for d in detections],
+                      [{k: v.cpu() for k, v in t.items()} for t in targets])
+            for image, found in zip(images, detections):
+                if len(drawn) < REPORT_SAMPLES:
+                    keep = found["scores"] >= REPORT_SCORE
+                    names = [classes[i - 1] for i in found["labels"][keep].tolist()]
+                    picture = (image.float().cpu().clamp(0, 1) * 255).to(torch.uint8)
+                    drawn.append(draw.draw_detections(picture, found["boxes"][keep].cpu(), names,
+                                                      found["scores"][keep].cpu().tolist()))
+        result = ap.compute()
+        recall = torch.linspace(0, 1, result["precision"].shape[1])
+        with plots.figure(directory / "pr_curves.png", "precision-recall at IoU 0.5", figsize=(7, 5)) as fig:
+            axis = fig.add_subplot()
+            for k, label in enumerate(result["classes"].reshape(-1).tolist()):
+                precision = result["precision"][0, :, k, 0, -1]
+                if 1 <= label <= len(classes) and (precision > -1).any():
+                    axis.plot(recall, precision.clamp(min=0), label=f"{classes[label - 1]} "
+                              f"(AP {float(precision[precision > -1].mean()):.2f})")
+            axis.set_xlabel("recall")
+            axis.set_ylabel("precision")
+            axis.set_xlim(0, 1)
+            axis.set_ylim(0, 1.02)
+            axis.grid(alpha=0.3)
+            axis.legend(fontsize=8)
+        samples = plots.image_grid(drawn, [f"image {i}" for i in range(len(drawn))], directory / "samples.png",
+                                   f"detections scored >= {REPORT_SCORE}", columns=4)
+        return [directory / "pr_curves.png", samples]
+
+
+REPORT_SAMPLES = 8  # images drawn by report
+REPORT_SCORE = 0.3  # detections drawn by report
+
 
 class Segmentation(_Driving):
     problem = "segmentation"
@@ -236,6 +280,25 @@ class Segmentation(_Driving):
         outputs = model(images)
         metrics.update(outputs["out"].argmax(1), masks)
         return StepOutput(self._loss(outputs, masks), images.shape[0])
+
+    def report(self, model: nn.Module, batches: Any, info: dict[str, Any], directory: Path) -> list[Path]:
+        """The first images beside their reference and predicted masks, as overlays."""
+        from zoo import plots
+
+        classes, pictures, captions = info["classes"], [], []
+        mean = torch.tensor(info["mean"]).view(-1, 1, 1)
+        std = torch.tensor(info["std"]).view(-1, 1, 1)
+        for images, masks in batches:
+            predicted = model(images)["out"].argmax(1).cpu()
+            for image, mask, guess in zip(images.float().cpu(), masks.cpu(), predicted):
+                if len(pictures) >= 3 * REPORT_SAMPLES // 2:
+                    break
+                picture = ((image * std + mean).clamp(0, 1) * 255).to(torch.uint8)
+                pictures += [picture, draw.overlay(picture, draw.colour_mask(mask, classes, info["ignore_index"])),
+                             draw.overlay(picture, draw.colour_mask(guess, classes))]
+                captions += ["image", "reference", "predicted"]
+        return [plots.image_grid(pictures, captions, directory / "samples.png",
+                                 "reference and predicted masks", columns=6)]
 
     @torch.no_grad()
     def predict(
