@@ -21,9 +21,7 @@ EXTRAS = {
     "plot": "figures: zoo plot RUN, confusion matrices and sample predictions from zoo evaluate",
     "tensorboard": "TensorBoard event files in each run (trainer.tensorboard)",
     "export": "zoo export --format onnx, checked with onnxruntime",
-    "speech": "audio readers for the speech task",
     "medical": "MONAI models, NIfTI and DICOM readers for the medical task",
-    "driving": "detection metrics backend for the driving task",
     "test": "the test suite (pytest) and what its tests exercise",
 }
 ENVIRONMENT = ("ZOO_HOME", "ZOO_DATA", "ZOO_OFFLINE", "ZOO_MIRROR", "ZOO_CATALOG", "ZOO_CONFIGS", "HF_HUB_OFFLINE",
