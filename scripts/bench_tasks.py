@@ -34,7 +34,6 @@ TARGETS: dict[str, tuple[str, float, str, float]] = {
     "driving/fcos_mobilenet_v3_road_scenes": ("map_50", 0.50, "max", 300),
     "medical/resnet18_phantom": ("auroc", 0.95, "max", 180),
     "medical/unet_phantom": ("dice", 0.80, "max", 300),
-    "driving/fcos_mobilenet_v3_road_scenes": ("map_50", 0.50, "max", 300),
     "driving/lraspp_mobilenet_v3_road_scenes": ("miou", 0.40, "max", 300),
 }
 

@@ -2,8 +2,9 @@
 
 Every contender trains the same model (the default vision recipe's width-16 CNN) on the same in-memory shapes
 images with the same per-sample preprocessing, batch size and AdamW, for the same number of steps, after the same
-warm-up. Steps/s, peak memory (CUDA) and ratios to the raw loop are printed; Lightning and Hugging Face's Trainer
-run when installed (pip install lightning accelerate).
+warm-up, in rounds that take each contender in turn. Best and median steps/s, peak memory (CUDA) and ratios to
+the raw loop are printed; Lightning and Hugging Face's Trainer run when installed (pip install lightning
+accelerate).
 
     python scripts/bench_trainer.py                 # CPU
     python scripts/bench_trainer.py --device cuda
@@ -31,8 +32,11 @@ from zoo.task import load_task
 WARMUP_STEPS = 10
 
 
-def workload(samples: int, batch_size: int) -> tuple[list[str], Dataset, Callable[[], torch.nn.Module]]:
+def workload(
+    samples: int, batch_size: int, image_size: int, width: int
+) -> tuple[list[str], Dataset, Callable[[], torch.nn.Module]]:
     overrides = [f"data.args.num_train={samples}", "data.args.num_val=64", f"data.batch_size={batch_size}",
+                 f"data.args.image_size={image_size}", f"model.args.width={width}",
                  "task_args.crop_padding=0", "task_args.hflip=false", "trainer.channels_last=false"]
     config = recipes.resolve("vision", overrides=overrides)
     task = load_task(config)
@@ -166,10 +170,12 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--steps", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=3, help="best of this many measurements per contender")
+    parser.add_argument("--image-size", type=int, default=32)
+    parser.add_argument("--width", type=int, default=16, help="channels of the CNN's first stage")
+    parser.add_argument("--repeats", type=int, default=5, help="rounds; the best and the median of each are shown")
     args = parser.parse_args()
     device = torch.device(args.device)
-    overrides, dataset, build = workload(samples=args.batch_size * 40, batch_size=args.batch_size)
+    overrides, dataset, build = workload(args.batch_size * 40, args.batch_size, args.image_size, args.width)
     contenders: dict[str, Callable[[], float]] = {
         "raw loop": lambda: raw_loop(dataset, build, device, args.batch_size, args.steps),
         "zoo": lambda: zoo_trainer([*overrides, "data.device_resident=false"], device, args.steps),
@@ -184,19 +190,21 @@ def main() -> None:
         contenders["hf trainer"] = lambda: hf_trainer(dataset, build, device, args.batch_size, args.steps)
     # zoo's default for in-memory data: batches gathered and augmented on the device (not the same data path)
     contenders["zoo resident"] = lambda: zoo_trainer(overrides, device, args.steps)
-    print(f"workload: small_cnn width 16, batch {args.batch_size}, {args.steps} steps after {WARMUP_STEPS} warm-up, "
-          f"device {device}, {torch.get_num_threads()} threads, best of {args.repeats}")
-    results = {}
-    for name, run in contenders.items():
-        rates = []
-        for _ in range(args.repeats):
+    print(f"workload: small_cnn width {args.width}, {args.image_size}px images, batch {args.batch_size}, {args.steps} steps after {WARMUP_STEPS} warm-up, "
+          f"device {device}, {torch.get_num_threads()} threads, {args.repeats} rounds")
+    # Rounds take every contender in turn, so that a slow spell of the machine hits all of them alike.
+    rates: dict[str, list[float]] = {name: [] for name in contenders}
+    memory: dict[str, str] = {}
+    for _ in range(args.repeats):
+        for name, run in contenders.items():
             gc.collect()
-            rates.append(run())
-        results[name] = (max(rates), _peak_memory(device))
-    base = results["raw loop"][0]
-    print(f"{'trainer':<13} {'steps/s':>9} {'vs raw':>8} {'peak mem':>10}")
-    for name, (rate, memory) in results.items():
-        print(f"{name:<13} {rate:>9.2f} {rate / base:>7.3f}x {memory:>10}")
+            rates[name].append(run())
+            memory[name] = _peak_memory(device)
+    base = max(rates["raw loop"])
+    print(f"{'trainer':<13} {'steps/s':>9} {'vs raw':>8} {'median':>9} {'peak mem':>10}")
+    for name, measured in rates.items():
+        middle = sorted(measured)[len(measured) // 2]
+        print(f"{name:<13} {max(measured):>9.2f} {max(measured) / base:>7.3f}x {middle:>9.2f} {memory[name]:>10}")
 
 
 if __name__ == "__main__":

@@ -30,8 +30,14 @@ def test_evaluate_reproduces_the_validation_metrics_of_training(trained_run):
 
 
 def test_evaluate_accepts_a_run_directory_and_other_splits(trained_run):
-    metrics = json.loads(run_zoo("evaluate", "--checkpoint", str(trained_run), "--split", "train", "--json").stdout)
-    assert 0 <= metrics["train/top1"] <= 1
+    for split in ("train", "test"):
+        metrics = json.loads(run_zoo("evaluate", "--checkpoint", str(trained_run), "--split", split, "--json",
+                                     "--no-report").stdout)
+        assert 0 <= metrics[f"{split}/top1"] <= 1
+    result = run_zoo("evaluate", "--checkpoint", str(trained_run), "--split", "holdout", check=False)
+    assert result.returncode != 0
+    assert "unknown split 'holdout'" in result.stderr and "train, val, test" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_predict_prints_top_labels_for_image_files(trained_run, tmp_path):

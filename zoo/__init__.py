@@ -4,7 +4,7 @@ Listing is light (no torch import); building, training and evaluation import wha
 
 >>> import zoo
 >>> zoo.list_tasks()
-['vision', 'recommendation', 'nlp']
+['vision', 'recommendation', 'nlp', 'speech', 'medical', 'driving']
 >>> [m.name for m in zoo.list_models("vision", pattern="resnet*")]
 ['resnet18', 'resnet34', 'resnet50']
 >>> model = zoo.build_model("vision", "resnet18", pretrained=True)     # torchvision's ImageNet weights, cached
@@ -36,6 +36,7 @@ __all__ = [
     "evaluate",
     "predict",
     "load",
+    "write_samples",
 ]
 
 
@@ -87,3 +88,10 @@ def load(checkpoint: Any, device: str | None = None) -> Any:
     from zoo.api import load as _load
 
     return _load(checkpoint, device)
+
+
+def write_samples(task: str, output: Any = None, **kwargs: Any) -> list[Any]:
+    """Sample input files of a recipe's validation split, to try ``predict`` on; see :func:`zoo.samples.write_samples`."""
+    from zoo.samples import write_samples as _write_samples
+
+    return _write_samples(task, output, **kwargs)

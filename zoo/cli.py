@@ -2,7 +2,7 @@
 
     zoo list [TASK]                                   tasks, models and datasets (no torch import)
     zoo train --task vision [--model M] [--dataset D] [--output DIR] [--resume] [key=value ...]
-    zoo evaluate --checkpoint RUN/checkpoints/best [--dataset D] [--split val] [--json]
+    zoo evaluate --checkpoint RUN/checkpoints/best [--dataset D] [--split val|test|train] [--json]
     zoo predict --checkpoint RUN/checkpoints/best image.png ...   [--NAME VALUE: options of the task, e.g. --user 196]
     zoo predict --checkpoint RUN/checkpoints/best --file inputs.txt    inputs one per line ('-': standard input)
     zoo checkpoints [TASK]                            pretrained checkpoints in the catalogs (no torch import)
@@ -11,6 +11,7 @@
     zoo publish --checkpoint RUN/checkpoints/best --name task/model.tag --out DIR [--hub REPO]
     zoo export --checkpoint PATH --format onnx|torchscript
     zoo serve DIR                                     host a published folder over HTTP
+    zoo samples --task T [--model M] [--output DIR]   sample input files from the task's data, to try predict on
     zoo plot RUN...                                   loss, metric and learning-rate curves as PNG files
     zoo compare RUN...                                runs side by side: config differences and metrics
     zoo doctor                                        versions, device, cache, offline state, optional extras
@@ -54,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="evaluate a checkpoint")
     evaluate.add_argument("--checkpoint", required=True, help="checkpoint dir, or a run dir (uses its best)")
     evaluate.add_argument("--dataset", help="another dataset of the same task")
-    evaluate.add_argument("--split", default="val", choices=["train", "val"])
+    evaluate.add_argument("--split", default="val",
+                          help="train, val, or test where the dataset has one (MedMNIST, NLP sets, Speech Commands)")
     evaluate.add_argument("--device", help="cpu, cuda, cuda:N (default: as trained, else auto)")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     evaluate.add_argument("--report", nargs="?", const=True, default=None, metavar="DIR",
@@ -67,6 +69,18 @@ def _parser() -> argparse.ArgumentParser:
                                   description=_PREDICT_HELP)
     _predict_arguments(predict)
     hub_commands.add_parsers(commands)
+
+    samples = commands.add_parser(
+        "samples", help="write sample input files (images, audio, texts) from a recipe's validation split",
+        description="Write inputs of a recipe's validation split in the form predict reads them, and "
+                    "references.json with what each truly holds: python -m zoo samples --task vision, then "
+                    "python -m zoo predict --checkpoint RUN samples/vision/*.png")
+    samples.add_argument("--task", required=True, help="a task name (see zoo list)")
+    samples.add_argument("--model", help="pick the recipe by model, e.g. crnn_ctc or unet (default: the task's)")
+    samples.add_argument("--dataset", help="pick the recipe by dataset (default: the task's embedded one)")
+    samples.add_argument("--output", help="directory to write into (default: samples/TASK)")
+    samples.add_argument("--count", type=int, default=8, help="how many inputs (default 8)")
+    samples.add_argument("overrides", nargs="*", metavar="key=value", help="e.g. data.args.root=/data/kitti")
 
     plot = commands.add_parser("plot", help="draw a run's loss, metric and learning-rate curves as PNG files")
     plot.add_argument("runs", nargs="+", metavar="RUN", help="run directories")
@@ -233,6 +247,18 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _samples(args: argparse.Namespace) -> int:
+    from zoo.samples import REFERENCES, write_samples
+
+    paths = write_samples(args.task, args.output, model=args.model, dataset=args.dataset, count=args.count,
+                          overrides=args.overrides)
+    for path in paths:
+        print(path)
+    if paths:
+        print(f"references: {paths[0].parent / REFERENCES}", file=sys.stderr)
+    return 0
+
+
 def _predict(args: argparse.Namespace) -> int:
     from zoo import checkpoint as ckpt
     from zoo.api import load
@@ -310,5 +336,6 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"list": _list, "train": _train, "evaluate": _evaluate, "predict": _predict, **hub_commands.COMMANDS,
+_COMMANDS = {"list": _list, "train": _train, "evaluate": _evaluate, "predict": _predict, "samples": _samples,
+             **hub_commands.COMMANDS,
              "plot": _plot, "compare": _compare, "doctor": _doctor}

@@ -93,9 +93,13 @@ class SeededDataset(Dataset):
         item = self.dataset[index]
         if self.transform is None:
             return item
-        with torch.random.fork_rng(devices=[]):
-            torch.default_generator.manual_seed(hash((self.seed, epoch, index)) & 0x7FFF_FFFF_FFFF_FFFF)
+        generator = torch.default_generator  # saved and restored by hand: fork_rng costs more than small transforms
+        state = generator.get_state()
+        generator.manual_seed(hash((self.seed, epoch, index)) & 0x7FFF_FFFF_FFFF_FFFF)
+        try:
             return self.transform(item)
+        finally:
+            generator.set_state(state)
 
 
 def make_loader(

@@ -44,6 +44,11 @@ class TaskData:
     eval_batch_transform: Callable[[tuple[Any, ...], Any], Any] | None = None
 
 
+def evaluated_split(loaded: dict[str, Any]) -> Any | None:
+    """The split that is not ``"train"`` among those loaded (validation in training, any split in evaluate)."""
+    return next((value for split, value in loaded.items() if split != "train"), None)
+
+
 @dataclass
 class StepOutput:
     """A step's loss (mean over the batch), its sample count, and extra scalars worth logging."""
@@ -75,6 +80,8 @@ class Task:
 
     # -- data ---------------------------------------------------------------------------------------------------
     def build_data(self, splits: Sequence[str]) -> TaskData:
+        """``splits`` holds ``"train"`` and at most one evaluated split (``"val"``, or ``"test"`` where the dataset
+        has one), which goes in :attr:`TaskData.val`; see :func:`evaluated_split`."""
         raise NotImplementedError
 
     def load_split(self, split: str) -> Any:
@@ -111,6 +118,11 @@ class Task:
 
     def format_prediction(self, prediction: dict[str, Any]) -> str:
         return str(prediction)
+
+    def write_samples(self, directory: Path, count: int) -> list[Path]:
+        """Write up to ``count`` inputs of the dataset's validation split as ``predict`` reads them, with
+        ``references.json`` (see :mod:`zoo.samples`); returns the input paths."""
+        raise ConfigError(f"task {self.config.task!r} writes no sample input files: its predict reads no files")
 
     # -- figures ------------------------------------------------------------------------------------------------
     def report(self, model: nn.Module, batches: Iterable[Any], info: dict[str, Any], directory: Path) -> list[Path]:

@@ -200,14 +200,16 @@ class Trainer:
                         not trainer.eval_every and end_of_epoch
                     )
                     done = p.step >= self.total_steps
+                    paused = time.perf_counter()  # evaluation and saving stay out of the throughput figures
                     if eval_due or done:
                         self._check_finite(self._window_mean(window_loss, window_samples))
-                        p.train_time += time.perf_counter() - started
+                        p.train_time += paused - started
                         stop = self._evaluate_and_save(logger) or done
                         started = time.perf_counter()
                     elif trainer.checkpoint_every and p.step % trainer.checkpoint_every == 0:
                         self._check_finite(self._window_mean(window_loss, window_samples))
                         self._save(tags=("last",))
+                    window_start += time.perf_counter() - paused
                     if stop or end_of_epoch:
                         break
         finally:

@@ -3,6 +3,8 @@
 import pytest
 import torch
 
+from tests.driving import files
+from zoo.driving import datasets
 from zoo.driving.metrics import DetectionAP, SegmentationScores
 
 CLASSES = ["car", "pedestrian", "cyclist", "truck"]
@@ -46,6 +48,51 @@ def test_hand_computed_average_precision():
     metric.reset()
     metric.update([_t([], [], [])], [_t([[0, 0, 10, 10]], [4])])
     assert float(metric.compute()["ap50_truck"]) == 0.0  # missed entirely
+
+
+def _drop_crowds(target):
+    keep = target["iscrowd"] == 0
+    return {k: v[keep] for k, v in target.items()}
+
+
+def test_a_detection_in_a_kitti_dontcare_region_is_neither_true_nor_false(tmp_path):
+    """A KITTI frame read from its label file: the car and the pedestrian found exactly, plus the highest-scoring
+    detection a car inside the DontCare region. Ignored, AP is 1; with the region dropped it would be a false alarm
+    ranked first, and the car's AP falls to 0.5 (precision 1/2 at every recall)."""
+    split = datasets.kitti("val", root=str(files.write_kitti(tmp_path / "kitti")))
+    _, target = split.dataset[0]
+    objects = _drop_crowds(target)
+    inside = [82.0, 6.0, 94.0, 14.0]  # within the DontCare box 80, 5, 95, 15
+    found = _t(torch.cat([objects["boxes"], torch.tensor([inside])]), [1, 4, 1], [0.8, 0.7, 0.95])
+    metric = DetectionAP(split.classes)
+    metric.update([found], [target])
+    result = {k: float(v) for k, v in metric.compute().items()}
+    assert result["map"] == pytest.approx(1) and result["ap_Car"] == pytest.approx(1)
+    assert {k for k in result if k.startswith("ap_")} == {"ap_Car", "ap_Pedestrian"}  # ignore regions score nothing
+    metric.reset()
+    metric.update([found], [objects])
+    dropped = {k: float(v) for k, v in metric.compute().items()}
+    assert dropped["ap_Car"] == pytest.approx(0.5) and dropped["map"] < 1
+    metric.reset()
+    metric.update([_t(objects["boxes"], [1, 4], [0.8, 0.7])], [target])
+    assert float(metric.compute()["map"]) == pytest.approx(1)  # nothing found there costs no recall
+
+
+def test_a_coco_crowd_ignores_detections_of_its_own_class_only(tmp_path):
+    root = files.write_coco(tmp_path / "coco")
+    split = datasets.coco("val", root=str(root))
+    _, target = split.dataset[0]  # a car, a person, and a crowd of people at 40, 5, 60, 35
+    objects = _drop_crowds(target)
+    car, person = split.classes.index("car") + 1, split.classes.index("person") + 1
+    labels = objects["labels"].tolist()
+    in_crowd = [44.0, 8.0, 56.0, 30.0]
+    metric = DetectionAP(split.classes)
+    for label, expected in ((person, 1.0), (car, 0.5)):  # a car there is a false alarm: the crowd is of people
+        metric.reset()
+        found = _t(torch.cat([objects["boxes"], torch.tensor([in_crowd])]), labels + [label], [0.8, 0.7, 0.95])
+        metric.update([found], [target])
+        result = {k: float(v) for k, v in metric.compute().items()}
+        assert result["ap_person"] == pytest.approx(1) and result["ap_car"] == pytest.approx(expected, abs=1e-4)
 
 
 def test_segmentation_iou_and_pixel_accuracy():

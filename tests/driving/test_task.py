@@ -12,6 +12,7 @@ from PIL import Image
 
 import zoo
 from tests.conftest import run_zoo
+from tests.driving import files
 from zoo import recipes
 from zoo.data import SeededDataset
 from zoo.driving import scenes
@@ -104,6 +105,21 @@ def test_validation_loss_is_the_training_loss_without_updating_anything():
     assert not any(m.training for m in model.modules())
 
 
+def test_sample_files_hold_the_scenes_with_their_boxes(detection_run, tmp_path):
+    task = load_task(recipes.resolve("driving", overrides=["data.args.num_val=48"]))
+    written = task.write_samples(tmp_path, 3)
+    references = json.loads((tmp_path / "references.json").read_text())
+    val = task._load("val")
+    for path in written:
+        image, target = val.dataset[int(path.name.split("_")[0])]
+        assert np.array_equal(np.array(Image.open(path)), image.permute(1, 2, 0).numpy())
+        boxes = [r["box"] for r in references[path.name]]
+        assert torch.allclose(torch.tensor(boxes), target["boxes"], atol=0.05)
+        assert [r["label"] for r in references[path.name]] == [val.classes[i - 1] for i in target["labels"].tolist()]
+    predictions = zoo.predict(detection_run, [str(p) for p in written], output_dir=str(tmp_path / "drawn"))
+    assert [p["input"] for p in predictions] == [str(p) for p in written]
+
+
 def test_segmentation_recipe_trains_and_predicts_masks(tmp_path):
     result = zoo.train(task="driving", model="lraspp_mobilenet_v3", output=tmp_path / "run", overrides=TINY_SEG)
     best = result.summary["best"]
@@ -116,6 +132,11 @@ def test_segmentation_recipe_trains_and_predicts_masks(tmp_path):
     assert mask.size == overlay.size == (240, 160)
     assert set(prediction["classes"]) <= set(scenes.SEGMENTATION_CLASSES)
     assert sum(prediction["classes"].values()) == pytest.approx(1, abs=1e-3)
+    task = load_task(recipes.resolve("driving", model="lraspp_mobilenet_v3", overrides=TINY_SEG))
+    written = task.write_samples(tmp_path / "samples", 2)
+    references = json.loads((tmp_path / "samples" / "references.json").read_text())
+    mask = np.array(Image.open(tmp_path / "samples" / references[written[0].name]["mask"]))
+    assert mask.shape == np.array(Image.open(written[0])).shape[:2] and set(np.unique(mask).tolist()) <= {*range(len(scenes.SEGMENTATION_CLASSES)), 255}
     if importlib.util.find_spec("matplotlib"):
         result.evaluate(report=tmp_path / "report")
         with Image.open(tmp_path / "report" / "samples.png") as figure:
@@ -135,3 +156,52 @@ def test_the_model_name_picks_the_segmentation_recipe():
     assert config.data.dataset == "road_scenes" and config.model.args["width_mult"] == 0.5
     assert type(load_task(config)).__name__ == "Segmentation"
     assert type(load_task(recipes.resolve("driving"))).__name__ == "Detection"
+
+
+class _RecordingDetector(torch.nn.Module):
+    """Stands in for a torchvision detector: in training mode it records the targets its loss is given and returns
+    a loss counting their boxes; in evaluation mode it returns fixed detections."""
+
+    def __init__(self, detections: list[dict[str, torch.Tensor]]):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.ones(()))
+        self.detections, self.seen = detections, []
+
+    def forward(self, images, targets=None):
+        if self.training:
+            self.seen.append(targets)
+            return {"boxes": self.weight * sum(len(t["boxes"]) for t in targets)}
+        return [dict(d) for d in self.detections]
+
+
+@pytest.mark.parametrize("dataset, write", [("kitti", files.write_kitti), ("coco", files.write_coco)])
+def test_ignore_regions_are_ignored_by_the_metrics_and_never_trained_on(dataset, write, tmp_path):
+    """KITTI DontCare and COCO crowd boxes through the task: the losses never see them, and a detection inside one,
+    ranked first, leaves AP at 1 next to perfect detections of the objects."""
+    root = write(tmp_path / dataset)
+    task = load_task(recipes.resolve("driving", dataset=dataset, overrides=[f"data.args.root={root}"]))
+    data = task.build_data(["train", "val"])
+    train = SeededDataset(data.train, data.train_transform)
+    images, targets = data.collate([train[0]])
+    assert targets[0]["iscrowd"].any()
+    model = _RecordingDetector([])
+    out = task.train_step(model.train(), (images, targets))
+    [seen] = model.seen.pop()
+    objects = targets[0]["iscrowd"] == 0
+    assert set(seen) == {"boxes", "labels"} and torch.equal(seen["boxes"], targets[0]["boxes"][objects])
+    assert torch.equal(seen["labels"], targets[0]["labels"][objects]) and float(out.loss.detach()) == int(objects.sum())
+
+    images, targets = data.collate([SeededDataset(data.val, data.eval_transform)[0]])
+    target = targets[0]
+    crowd = target["iscrowd"].bool()
+    x0, y0, x1, y1 = target["boxes"][crowd][0].tolist()
+    inside = torch.tensor([[x0 + 2, y0 + 1, x1 - 1, y1 - 1]])
+    model.detections = [{"boxes": torch.cat([target["boxes"][~crowd], inside]),
+                         "labels": torch.cat([target["labels"][~crowd], target["labels"][crowd][:1]]),
+                         "scores": torch.cat([torch.linspace(0.8, 0.5, int((~crowd).sum())), torch.tensor([0.99])])}]
+    metrics = task.build_metrics(data.info)
+    with torch.no_grad():
+        out = task.eval_step(model.eval(), (images, targets), metrics)
+    assert float(metrics.compute()["map"]) == pytest.approx(1)
+    [seen] = model.seen.pop()
+    assert torch.equal(seen["boxes"], target["boxes"][~crowd]) and float(out.loss) == int((~crowd).sum())

@@ -1,12 +1,18 @@
-"""Augmentation moves boxes and masks with the pixels; batches keep their own sizes and box counts."""
+"""Augmentation moves boxes, their flags and masks with the pixels; batches keep their own sizes and box counts."""
 
 import pytest
 import torch
 
-from zoo.driving.transforms import DetectionTransform, RandomRescale, SegmentationTransform, collate_detection
+from zoo.driving.transforms import (
+    DetectionTransform,
+    RandomRescale,
+    SegmentationTransform,
+    collate_detection,
+    objects_only,
+)
 from zoo.errors import ConfigError
 
-RED, GREEN = (230, 20, 20), (20, 230, 20)
+RED, GREEN, BLUE = (230, 20, 20), (20, 230, 20), (20, 20, 230)
 BOXES = [[10.0, 8.0, 40.0, 30.0], [55.0, 20.0, 90.0, 60.0]]
 
 
@@ -37,6 +43,31 @@ def test_flips_and_zooms_keep_boxes_on_their_objects(seed):
     for box, label in zip(target["boxes"].tolist(), target["labels"].tolist()):
         seen = _extent(image, RED if label == 1 else GREEN)
         assert seen is not None and max(abs(a - b) for a, b in zip(seen, box)) <= 2.0, (seed, box, seen)
+
+
+def test_ignore_flags_stay_with_their_boxes_through_flips_zooms_and_drops():
+    """A car, a pedestrian and, in the corner, an ignore region labelled car: each output box is found by its colour,
+    and its flag must be that colour's, including when zooming in has pushed the corner out and its box was dropped."""
+    boxes = [[10.0, 8.0, 40.0, 30.0], [55.0, 20.0, 70.0, 40.0], [78.0, 46.0, 94.0, 62.0]]
+    image = torch.full((3, 64, 96), 90, dtype=torch.uint8)
+    for (x0, y0, x1, y1), colour in zip(boxes, (RED, GREEN, BLUE)):
+        image[:, int(y0):int(y1), int(x0):int(x1)] = torch.tensor(colour, dtype=torch.uint8)[:, None, None]
+    target = {"boxes": torch.tensor(boxes), "labels": torch.tensor([1, 2, 1]), "iscrowd": torch.tensor([0, 0, 1])}
+    transform, dropped = DetectionTransform(hflip=True, scale_range=(0.6, 1.6)), 0
+    for seed in range(16):
+        torch.manual_seed(seed)
+        out_image, out = transform((image, target))
+        assert out["iscrowd"].dtype == torch.int64 and len(out["iscrowd"]) == len(out["labels"]) == len(out["boxes"])
+        for box, label, crowd in zip(out["boxes"].tolist(), out["labels"].tolist(), out["iscrowd"].tolist()):
+            colour = BLUE if crowd else (RED if label == 1 else GREEN)
+            seen = _extent(out_image, colour)
+            assert seen is not None and max(abs(a - b) for a, b in zip(seen, box)) <= 2.0, (seed, box, crowd, seen)
+        dropped += 1 not in out["iscrowd"].tolist()
+    assert dropped > 0  # some zooms pushed the ignore region out, and its flag went with it
+    _, plain = DetectionTransform()((image, {k: v for k, v in target.items() if k != "iscrowd"}))
+    assert plain["iscrowd"].tolist() == [0, 0, 0]  # no flags given: every box is an object
+    [objects] = objects_only([target])
+    assert set(objects) == {"boxes", "labels"} and objects["boxes"].tolist() == target["boxes"][:2].tolist()
 
 
 def test_a_box_pushed_out_of_the_frame_is_dropped_with_its_label():

@@ -54,12 +54,19 @@ def _json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def test_predict_reads_files_as_training_read_the_scans(classifier, tmp_path):
-    """Scans of the validation split saved as PNG files get the probabilities the model gave them in evaluation."""
+def test_predict_reads_sample_files_as_training_read_the_scans(classifier, tmp_path):
+    """Scans of the validation split written by ``zoo samples`` get the probabilities the model gave them in
+    evaluation, and are named after their diagnosis."""
     loaded = load(classifier)
     data = loaded.task.build_data(["val"])
-    items = [data.eval_transform(data.val[i]) for i in range(6)]
-    paths = [str(write_png(tmp_path / f"scan{i}.png", data.val[i]["image"][0].numpy())) for i in range(6)]
+    written = loaded.task.write_samples(tmp_path, 6)
+    references = json.loads((tmp_path / "references.json").read_text())
+    assert sorted(set(references.values())) == ["cyst", "normal", "tumour"]
+    indices = [int(path.name.split("_")[0]) for path in written]
+    assert [references[p.name] for p in written] == [["normal", "cyst", "tumour"][int(data.val[i]["label"])]
+                                                      for i in indices]
+    items = [data.eval_transform(data.val[i]) for i in indices]
+    paths = [str(path) for path in written]
     with torch.no_grad():
         expected = loaded.model(torch.stack([image for image, _ in items])).softmax(dim=-1)
     out = zoo.predict(classifier, paths)
@@ -79,7 +86,7 @@ def test_segmentation_recipe_learns_and_writes_masks_and_overlays(segmenter, tmp
     assert {"val/dice_organ", "val/dice_lesion", "val/iou_organ", "val/iou_lesion"} <= set(summary["best"])
     scan = write_png(tmp_path / "scan0.png", generate(1, 5, 64)[0][0, 0].numpy())
     big = write_png(tmp_path / "big.png", generate(1, 7, 96)[0][0, 0].numpy())  # several 48x48 windows
-    out = _json_lines(run_zoo("predict", "--checkpoint", str(segmenter), str(scan), str(big), "--output",
+    out = _json_lines(run_zoo("predict", "--checkpoint", str(segmenter), str(scan), str(big), "--output-dir",
                               str(tmp_path / "pred"), "--json").stdout)
     for prediction, size in zip(out, (64, 96)):
         mask = np.array(Image.open(prediction["mask"]))
@@ -91,13 +98,28 @@ def test_segmentation_recipe_learns_and_writes_masks_and_overlays(segmenter, tmp
         "big_mask.png", "big_overlay.png", "scan0_mask.png", "scan0_overlay.png"]
 
 
+def test_segmentation_samples_carry_their_reference_masks(segmenter, tmp_path):
+    task = load(segmenter).task
+    written = task.write_samples(tmp_path, 3)
+    references = json.loads((tmp_path / "references.json").read_text())
+    val = task.load_split("val").dataset
+    for path in written:
+        item = val[int(path.name.split("_")[0])]
+        assert np.array_equal(np.array(Image.open(path)), item["image"][0].numpy())
+        mask = np.array(Image.open(tmp_path / references[path.name]["mask"]))
+        assert np.array_equal(mask, item["mask"].numpy())
+        assert references[path.name]["pixels"]["lesion"] == int((mask == 2).sum())
+    [prediction] = zoo.predict(segmenter, [str(written[0])], output_dir=str(tmp_path / "masks"))
+    assert Image.open(prediction["mask"]).size == Image.open(written[0]).size
+
+
 def test_segmenting_a_volume_slice_by_slice_writes_nifti(segmenter, tmp_path):
     pytest.importorskip("nibabel")
     from zoo.medical.readers import read_nifti, write_nifti
 
     volume = generate(1, 3, 64, spatial_dims=3)[0][0, 0, 28:36].numpy()
     write_nifti(tmp_path / "scan.nii.gz", volume)
-    (prediction,) = zoo.predict(segmenter, [str(tmp_path / "scan.nii.gz")], output=str(tmp_path / "out"))
+    (prediction,) = zoo.predict(segmenter, [str(tmp_path / "scan.nii.gz")], output_dir=str(tmp_path / "out"))
     mask, _ = read_nifti(prediction["mask"])
     assert prediction["mask"].endswith("scan_mask.nii.gz") and mask.shape == (8, 64, 64)
     assert Image.open(prediction["overlay"]).size == (64, 64)
@@ -150,6 +172,7 @@ def test_pneumoniamnist_recipe_runs_on_an_upstream_file_and_scores_its_test_spli
     result = zoo.train(task="medical", dataset="pneumoniamnist", output=tmp_path / "run", overrides=[
         f"data.args.root={tmp_path / 'data'}", "trainer.epochs=1", "data.batch_size=16", *QUIET])
     assert (result.summary["model"], result.summary["steps"]) == ("resnet18", 1)
-    metrics = zoo.evaluate(result.best_checkpoint, split="test")
+    metrics = json.loads(run_zoo("evaluate", "--checkpoint", str(result.best_checkpoint), "--split", "test",
+                                 "--json", "--no-report").stdout)
     assert {"test/auroc", "test/accuracy", "test/auroc_pneumonia"} <= set(metrics)
     assert json.loads((result.best_checkpoint / "meta.json").read_text())["info"]["image_size"] == [28, 28]

@@ -107,3 +107,14 @@ def test_cli_predict_reads_texts_from_a_file(tmp_path, tiny_nlp, capsys):
     ]
     assert main(["predict", "--checkpoint", str(run), "--file", str(tmp_path / "nope.txt")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_sample_texts_are_one_per_line_with_their_labels(tiny_nlp, tmp_path):
+    task = load_task(recipes.resolve("nlp", overrides=tiny_nlp))
+    [path] = task.write_samples(tmp_path, 6)
+    lines = path.read_text().splitlines()
+    labels = json.loads((tmp_path / "references.json").read_text())[path.name]
+    val = task.load_split("val")
+    truth = dict(zip((" ".join(t.split()) for t in val.texts), (val.classes[i] for i in val.labels)))
+    assert len(lines) == len(labels) == 6 and sorted(set(labels)) == sorted(val.classes)
+    assert [truth[line] for line in lines] == labels

@@ -110,3 +110,26 @@ def test_a_resumed_run_repeats_the_augmentation_exactly(tmp_path) -> None:
     expected = load_file(str(straight.run_dir / "checkpoints" / "last" / "model.safetensors"))
     actual = load_file(str(resumed.run_dir / "checkpoints" / "last" / "model.safetensors"))
     assert expected.keys() == actual.keys() and all(torch.equal(expected[k], actual[k]) for k in expected)
+
+
+def test_sample_files_hold_the_clips_and_transcripts(tmp_path) -> None:
+    import json
+
+    from zoo.speech.audio import load_audio
+
+    keywords = _task("data.args.num_val=240")
+    paths = keywords.write_samples(tmp_path / "kws", 12)
+    val = keywords.load_split("val")
+    references = json.loads((tmp_path / "kws" / "references.json").read_text())
+    assert len(set(references.values())) == 12 and {"_silence_", "_unknown_", "yes"} <= set(references.values())
+    for path in paths[:3]:
+        wave, label, _ = val.dataset[int(path.name.split("_")[0])]
+        assert path.suffix == ".wav" and references[path.name] == val.classes[label]
+        assert torch.allclose(load_audio(path, val.sample_rate), wave.float(), atol=1 / 16_000)
+    ctc = _task(model="crnn_ctc")
+    paths = ctc.write_samples(tmp_path / "asr", 2)
+    references = json.loads((tmp_path / "asr" / "references.json").read_text())
+    for path in paths:
+        wave, _, text = ctc.load_split("val").dataset[int(path.name.split("_")[0])]
+        assert path.suffix == ".flac" and references[path.name] == text and text
+        assert torch.allclose(load_audio(path, 16_000), wave.float(), atol=1 / 16_000)

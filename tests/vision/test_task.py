@@ -44,3 +44,23 @@ def test_model_gets_classes_and_channels_from_the_data():
     data = task.build_data(["train", "val"])
     model = task.build_model(data.info)
     assert model[-1].out_features == data.info["num_classes"] == len(data.info["classes"])
+
+
+def test_sample_files_hold_the_validation_images_and_predict_reads_them(tiny_run, tmp_path):
+    import json
+
+    import numpy as np
+
+    import zoo
+
+    task = load_task(recipes.resolve("vision", overrides=["data.args.num_val=64"]))
+    paths = task.write_samples(tmp_path, 6)
+    val = task.load_split("val")
+    references = json.loads((tmp_path / "references.json").read_text())
+    assert len(set(references.values())) == 6  # six shapes, one of each
+    for path in paths:
+        image, label = val.dataset[int(path.name.split("_")[0])]
+        assert np.array_equal(np.array(Image.open(path)), image.permute(1, 2, 0).numpy())
+        assert references[path.name] == val.classes[label]
+    predictions = zoo.predict(tiny_run, [str(p) for p in paths])
+    assert [p["input"] for p in predictions] == [str(p) for p in paths]

@@ -1,7 +1,9 @@
 """Driving datasets: the embedded road scenes, KITTI, COCO-format, Pascal VOC and Penn-Fudan boxes, Cityscapes masks.
 
 Detection items are ``(image, target)``: image a uint8 tensor (3, H, W), target ``{"boxes": float32 (N, 4) xyxy
-pixels, "labels": int64 (N,)}`` with labels 1..K (0 is the detectors' background). Segmentation items are
+pixels, "labels": int64 (N,), "iscrowd": int64 (N,)}`` with labels 1..K (0 is the detectors' background) and
+``iscrowd`` 1 for the regions the upstream evaluation ignores (KITTI DontCare, COCO crowds, VOC difficult objects),
+0 for objects; every detection dataset carries it, zeros when it has no such region. Segmentation items are
 ``(image, mask)``: mask int64 (H, W) of class indices, 255 where unlabelled. Files are decoded on access.
 """
 
@@ -48,21 +50,23 @@ def read_rgb(path: str | Path) -> torch.Tensor:
         return torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1).contiguous()
 
 
-def _target(boxes: Any, labels: Any) -> dict[str, torch.Tensor]:
-    return {"boxes": torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4),
-            "labels": torch.as_tensor(labels, dtype=torch.int64).reshape(-1)}
+def _target(boxes: Any, labels: Any, crowd: Any = None) -> dict[str, torch.Tensor]:
+    labels = torch.as_tensor(labels, dtype=torch.int64).reshape(-1)
+    crowd = torch.zeros_like(labels) if crowd is None else torch.as_tensor(crowd, dtype=torch.int64).reshape(-1)
+    return {"boxes": torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4), "labels": labels, "iscrowd": crowd}
 
 
 class DetectionFiles(Dataset):
-    """Annotated image files; names outside ``classes`` are dropped, the rest become labels 1..K."""
+    """Annotated image files; names outside ``classes`` are dropped, the rest become labels 1..K, ignore regions
+    flagged in ``iscrowd``."""
 
     def __init__(self, records: list[formats.ImageRecord], classes: Sequence[str]):
         index = {name: i + 1 for i, name in enumerate(classes)}
         self.images = [r.image for r in records]
         self.targets = []
         for r in records:
-            kept = [(box, index[name]) for box, name in zip(r.boxes, r.names) if name in index]
-            self.targets.append(_target([b for b, _ in kept], [label for _, label in kept]))
+            kept = [(box, index[name], crowd) for box, name, crowd in zip(r.boxes, r.names, r.crowd) if name in index]
+            self.targets.append(_target([k[0] for k in kept], [k[1] for k in kept], [k[2] for k in kept]))
 
     def __len__(self) -> int:
         return len(self.images)
@@ -121,7 +125,11 @@ def _holdout(count: int, val_fraction: float, name: str) -> list[bool]:
 def kitti(
     split: str = "train", root: str | None = None, classes: Sequence[str] | None = None, val_fraction: float = 0.2,
 ) -> DrivingSplit:
-    """KITTI 2D objects: ``root/training/{image_2/*.png,label_2/*.txt}``; val is every 5th frame of training."""
+    """KITTI 2D objects: ``root/training/{image_2/*.png,label_2/*.txt}``; val is every 5th frame of training.
+
+    A DontCare region becomes one ignore box (``iscrowd`` 1) per class: KITTI's evaluation ignores detections of
+    every class that fall inside it, and a COCO crowd box ignores those of its own class.
+    """
     split = _split(split, "kitti")
     folder = _root(root, "kitti")
     training = folder / "training" if (folder / "training").is_dir() else folder
@@ -146,8 +154,14 @@ def kitti(
         image = images_dir / f"{label.stem}.png"
         if not image.is_file():
             raise DatasetNotFoundError(f"{label} has no image: expected {image}")
-        objects = [o for o in formats.read_kitti_label(label) if o.type != formats.KITTI_IGNORED]
-        records.append(formats.ImageRecord(image, [o.bbox for o in objects], [o.type for o in objects]))
+        record = formats.ImageRecord(image)
+        for obj in formats.read_kitti_label(label):
+            if obj.type == formats.KITTI_IGNORED:
+                for name in names:
+                    record.add(obj.bbox, name, crowd=True)
+            else:
+                record.add(obj.bbox, obj.type)
+        records.append(record)
     if not records:
         raise DatasetNotFoundError(f"no KITTI frames for split {split!r} in {labels_dir} (found {len(labels)} labels)")
     return DrivingSplit(DetectionFiles(records, names), names, "detection")
@@ -159,7 +173,10 @@ def coco(
     "annotations/instances_val2017.json", train_images: str = "train2017", val_images: str = "val2017",
     keep_empty: bool = False,
 ) -> DrivingSplit:
-    """Any COCO-format detection set; ``classes`` keeps road users by default (null keeps every category)."""
+    """Any COCO-format detection set; ``classes`` keeps road users by default (null keeps every category).
+
+    Crowd annotations are kept as ignore boxes; ``keep_empty`` keeps the images that have no other box.
+    """
     split = _split(split, "coco")
     folder = _root(root, "coco")
     annotations = folder / (train_annotations if split == "train" else val_annotations)
@@ -173,7 +190,7 @@ def coco(
         )
     records, names = formats.read_coco(annotations, images, tuple(classes) if classes else None)
     if not keep_empty:
-        records = [r for r in records if r.boxes]
+        records = [r for r in records if not all(r.crowd)]
     return DrivingSplit(DetectionFiles(records, names), names, "detection")
 
 
@@ -185,6 +202,8 @@ def voc(
 
     ``root`` may be VOCdevkit's parent, VOCdevkit, or the folder holding Annotations/; without
     ImageSets/Main/<split>.txt every 5th annotation is the validation split. ``classes`` null keeps every name.
+    ``difficult`` objects are ignore boxes, or ordinary objects with ``keep_difficult``; images without an ordinary
+    object of ``classes`` are left out.
     """
     split = _split(split, "voc")
     folder = _root(root, "voc")
@@ -210,8 +229,8 @@ def voc(
         record = formats.read_voc_xml(file, keep_difficult)
         record.image = base / "JPEGImages" / record.image.name
         records.append(record)
-    names = list(classes) if classes else sorted({n for r in records for n in r.names})
-    records = [r for r in records if any(n in names for n in r.names)]
+    names = list(classes) if classes else sorted({n for r in records for n, c in zip(r.names, r.crowd) if not c})
+    records = [r for r in records if any(n in names and not c for n, c in zip(r.names, r.crowd))]
     return DrivingSplit(DetectionFiles(records, names), names, "detection")
 
 

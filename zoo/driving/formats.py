@@ -3,6 +3,10 @@
 Each returns plain records (file names, xyxy boxes in pixels, class names) and raises a
 :class:`~zoo.errors.ZooError` naming the file and line of anything malformed, so a broken download is found at load
 time rather than as a shape error in the middle of training.
+
+Regions that the upstream evaluation ignores are kept and flagged ``crowd`` rather than dropped: COCO's
+``iscrowd`` annotations and VOC's ``difficult`` objects (KITTI's DontCare lines are kept by the label reader as
+their own type). A detection inside such a region is then neither a true nor a false positive, as upstream.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from pathlib import Path
 from zoo.errors import ZooError
 
 KITTI_CLASSES: tuple[str, ...] = ("Car", "Van", "Truck", "Pedestrian", "Person_sitting", "Cyclist", "Tram", "Misc")
-KITTI_IGNORED = "DontCare"  # regions left unlabelled; they are neither objects nor background and are dropped
+KITTI_IGNORED = "DontCare"  # regions left unlabelled: neither objects nor background, ignored by the evaluation
 COCO_ROAD_USERS: tuple[str, ...] = ("person", "bicycle", "car", "motorcycle", "bus", "truck", "traffic light")
 VOC_ROAD_USERS: tuple[str, ...] = ("person", "bicycle", "car", "motorbike", "bus")
 
@@ -25,13 +29,24 @@ Box = tuple[float, float, float, float]  # x_min, y_min, x_max, y_max in pixels
 
 @dataclass
 class ImageRecord:
-    """One annotated image: where it is and its objects."""
+    """One annotated image: where it is, its objects, and which of them are ignore regions (``crowd``)."""
 
     image: Path
     boxes: list[Box] = field(default_factory=list)
     names: list[str] = field(default_factory=list)
     width: int = 0  # 0 when the format does not say
     height: int = 0
+    crowd: list[bool] = field(default_factory=list)  # one per box; True: detections there are not scored
+
+    def __post_init__(self) -> None:
+        if not self.crowd:
+            self.crowd = [False] * len(self.boxes)
+
+    def add(self, box: Box, name: str, crowd: bool = False) -> None:
+        """One more box, keeping ``boxes``, ``names`` and ``crowd`` aligned."""
+        self.boxes.append(box)
+        self.names.append(name)
+        self.crowd.append(crowd)
 
 
 @dataclass
@@ -74,7 +89,10 @@ def read_kitti_label(path: str | Path) -> list[KittiObject]:
 def read_coco(
     path: str | Path, images_dir: str | Path, classes: tuple[str, ...] | None
 ) -> tuple[list[ImageRecord], list[str]]:
-    """Images and boxes of a COCO ``instances`` file, keeping ``classes`` (None: every category), crowds dropped.
+    """Images and boxes of a COCO ``instances`` file, keeping ``classes`` (None: every category).
+
+    ``iscrowd`` annotations are kept with ``crowd`` set: as in COCO's evaluation, a crowd box ignores the
+    detections of its own category that lie inside it (intersection over the detection's area).
 
     ``classes`` need not all be in the file (a set without motorcycles still serves the road-user list), but at
     least one must be.
@@ -103,20 +121,19 @@ def read_coco(
     }
     for number, ann in enumerate(data["annotations"]):
         name = categories.get(ann.get("category_id"))
-        if name not in kept or ann.get("iscrowd", 0):
+        if name not in kept:
             continue
         if ann.get("image_id") not in records:
             raise ZooError(f"{path}: annotation {ann.get('id', number)} names image {ann.get('image_id')}, not listed")
         x, y, w, h = (float(v) for v in ann["bbox"])
         if w > 0 and h > 0:
-            record = records[ann["image_id"]]
-            record.boxes.append((x, y, x + w, y + h))
-            record.names.append(name)
+            records[ann["image_id"]].add((x, y, x + w, y + h), name, crowd=bool(ann.get("iscrowd", 0)))
     return list(records.values()), kept
 
 
 def read_voc_xml(path: str | Path, keep_difficult: bool = False) -> ImageRecord:
-    """One Pascal VOC annotation file; ``difficult`` objects are dropped unless asked for, as VOC's evaluation does.
+    """One Pascal VOC annotation file; ``difficult`` objects are kept with ``crowd`` set, so that detections of them
+    are ignored as VOC's evaluation ignores them, or, with ``keep_difficult``, as ordinary objects.
 
     VOC coordinates are 1-based inclusive pixel indices; they become 0-based edges (x_min - 1, ..., x_max).
     """
@@ -134,14 +151,12 @@ def read_voc_xml(path: str | Path, keep_difficult: bool = False) -> ImageRecord:
         name, box = obj.findtext("name"), obj.find("bndbox")
         if not name or box is None:
             raise ZooError(f"{path}: an <object> lacks <name> or <bndbox>")
-        if obj.findtext("difficult", "0").strip() == "1" and not keep_difficult:
-            continue
         try:
             x0, y0, x1, y1 = (float(box.findtext(tag)) for tag in ("xmin", "ymin", "xmax", "ymax"))
         except (TypeError, ValueError) as error:
             raise ZooError(f"{path}: <bndbox> of {name!r} needs numeric xmin, ymin, xmax, ymax") from error
-        record.boxes.append((x0 - 1, y0 - 1, x1, y1))
-        record.names.append(name.strip())
+        difficult = obj.findtext("difficult", "0").strip() == "1"
+        record.add((x0 - 1, y0 - 1, x1, y1), name.strip(), crowd=difficult and not keep_difficult)
     return record
 
 

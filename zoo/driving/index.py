@@ -79,8 +79,8 @@ TASK = make_task(
         DatasetEntry(
             name="kitti",
             loader="zoo.driving.datasets:kitti",
-            description="KITTI 2D object detection: training/image_2 and label_2 (8 classes, DontCare dropped); "
-            "val is every 5th training frame.",
+            description="KITTI 2D object detection: training/image_2 and label_2 (8 classes; DontCare regions "
+            "ignored in evaluation, left out of the loss); val is every 5th training frame.",
             num_classes=8,
             license="CC BY-NC-SA 3.0",
             source="https://www.cvlibs.net/datasets/kitti/eval_object.php?obj_benchmark=2d",

@@ -10,6 +10,11 @@ mode; the trainer calls ``model.eval()`` before ``eval_step``, so the validation
 under no_grad with every normalisation and dropout layer kept in evaluation mode (running statistics, no
 updates) and the random proposal sampling of two-stage detectors seeded: the same loss as in training, measured
 on held-out images, and the same number on every call.
+
+Targets carry ``iscrowd``, 1 for the regions the upstream evaluation ignores (KITTI DontCare, COCO crowds, VOC
+difficult objects). The detectors cannot ignore a region, so their losses, in training and validation, see only the
+other boxes; the box AP and the report's curves see all of them, and detections inside an ignore region count
+neither as true nor as false positives.
 """
 
 from __future__ import annotations
@@ -38,9 +43,10 @@ from zoo.driving.transforms import (
     DetectionTransform,
     SegmentationTransform,
     collate_detection,
+    objects_only,
 )
 from zoo.errors import ConfigError, ZooError
-from zoo.task import StepOutput, Task, TaskData, call_with_args
+from zoo.task import StepOutput, Task, TaskData, call_with_args, evaluated_split
 
 
 def driving_task(config: Any) -> Task:
@@ -81,14 +87,15 @@ class _Driving(Task):
 
     def build_data(self, splits: Sequence[str]) -> TaskData:
         loaded = {split: self._load(split) for split in splits}
-        ref = loaded.get("val") or loaded["train"]
+        evaluated = evaluated_split(loaded)
+        ref = evaluated if evaluated is not None else loaded["train"]
         info: dict[str, Any] = {"problem": self.problem, "classes": list(ref.classes),
                                 "image_size": list(ref.image_size) if ref.image_size else None}
         if self.options.pretrained:  # a checkpoint being loaded names its start itself: no catalog needed then
             info["pretrained"] = (self.saved_info or {}).get("pretrained") or self._pretrained_entry()
         return TaskData(
             train=loaded["train"].dataset if "train" in loaded else None,
-            val=loaded["val"].dataset if "val" in loaded else None,
+            val=evaluated.dataset if evaluated is not None else None,
             info={**info, **self.extra_info(ref)},
             **self.pipelines(),
         )
@@ -109,6 +116,32 @@ class _Driving(Task):
 
     def extra_info(self, ref: DrivingSplit) -> dict[str, Any]:
         return {}
+
+    def write_samples(self, directory: Path, count: int) -> list[Path]:
+        """Street images of the validation split as PNG; ``references.json`` lists each one's boxes, or names its
+        reference mask in ``reference/`` (pixel values are class indices, 255 unlabelled)."""
+        from zoo import samples
+
+        split = self._load("val")
+        paths, references = [], {}
+        for index in samples.pick(len(split.dataset), count):
+            image, target = split.dataset[index]
+            path = samples.write_image(image, directory / samples.file_name(index, "street", ".png"))
+            if self.problem == "detection":
+                crowd = target.get("iscrowd", torch.zeros_like(target["labels"])).tolist()
+                references[path.name] = [
+                    {"label": split.classes[label - 1], "box": [round(v, 1) for v in box]}
+                    for label, box, ignored in zip(target["labels"].tolist(), target["boxes"].tolist(), crowd)
+                    if not ignored  # ignore regions (KITTI DontCare, COCO crowds) are not objects
+                ]
+            else:
+                mask_path = directory / "reference" / samples.file_name(index, "mask", ".png")
+                mask_path.parent.mkdir(exist_ok=True)
+                samples.write_image(target.to(torch.uint8), mask_path)
+                references[path.name] = {"mask": f"reference/{mask_path.name}"}
+            paths.append(path)
+        samples.write_references(directory, references)
+        return paths
 
     def pipelines(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -158,7 +191,7 @@ class Detection(_Driving):
 
     def train_step(self, model: nn.Module, batch: Any) -> StepOutput:
         images, targets = batch
-        losses = model(images, targets)
+        losses = model(images, objects_only(targets))
         return StepOutput(sum(losses.values()), len(images), {k: v.detach() for k, v in losses.items()})
 
     def eval_step(self, model: nn.Module, batch: Any, metrics: MetricCollection) -> StepOutput:
@@ -167,7 +200,7 @@ class Detection(_Driving):
         metrics.update([{k: v.float() if k != "labels" else v for k, v in d.items()} for d in detections], targets)
         with _loss_mode(model), torch.random.fork_rng(devices=_devices(images)):
             torch.manual_seed(0)
-            losses = model(images, targets)
+            losses = model(images, objects_only(targets))
         return StepOutput(sum(losses.values()), len(images))
 
     @torch.no_grad()
@@ -198,7 +231,8 @@ class Detection(_Driving):
         return json.dumps(prediction)
 
     def report(self, model: nn.Module, batches: Any, info: dict[str, Any], directory: Path) -> list[Path]:
-        """Precision-recall curves at IoU 0.5 per class, and the first images with their detections drawn."""
+        """Precision-recall curves at IoU 0.5 per class (ignore regions ignored, as in the metrics), and the first
+        images with their detections drawn."""
         from torchmetrics.detection import MeanAveragePrecision
 
         from zoo import plots

@@ -2,8 +2,8 @@
 
 Images, boxes (``tv_tensors.BoundingBoxes``) and masks (``tv_tensors.Mask``) go through the same v2 transforms, so
 a flip or a zoom moves them together; boxes pushed out of the image are clipped, and those left smaller than two
-pixels are dropped with their labels (``SanitizeBoundingBoxes``). Randomness comes from torch's global generator,
-which the trainer seeds per (seed, epoch, index).
+pixels are dropped with their labels and ``iscrowd`` flags (``SanitizeBoundingBoxes``). Randomness comes from
+torch's global generator, which the trainer seeds per (seed, epoch, index).
 """
 
 from __future__ import annotations
@@ -67,8 +67,15 @@ def _photometric(strength: float) -> list[v2.Transform]:
     return [v2.ColorJitter(brightness=strength, contrast=strength, saturation=strength)]  # hue costs 5x the rest
 
 
+def _per_box(inputs: tuple[Any, dict[str, Any]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """What ``SanitizeBoundingBoxes`` drops along with a box: its label and its ``iscrowd`` flag."""
+    target = inputs[1]
+    return target["labels"], target["iscrowd"]
+
+
 class DetectionTransform:
-    """``(uint8 image, {"boxes", "labels"})`` -> ``(float image in [0, 1], {"boxes", "labels"})`` as plain tensors.
+    """``(uint8 image, {"boxes", "labels", "iscrowd"})`` -> ``(float image in [0, 1], the same keys)`` as plain
+    tensors; a target without ``iscrowd`` gets zeros (every box an object), so every output carries it.
 
     A class rather than a closure so that DataLoader workers can pickle it.
     """
@@ -80,16 +87,19 @@ class DetectionTransform:
         if tuple(scale_range) != (1.0, 1.0):
             steps.append(RandomRescale(scale_range))
         steps += _photometric(photometric)
-        steps += [v2.ToDtype(torch.float32, scale=True), v2.SanitizeBoundingBoxes(min_size=2)]
+        steps += [v2.ToDtype(torch.float32, scale=True),
+                  v2.SanitizeBoundingBoxes(min_size=2, labels_getter=_per_box)]
         self.pipeline = v2.Compose(steps)
 
     def __call__(self, item: tuple[torch.Tensor, dict[str, torch.Tensor]]) -> tuple[torch.Tensor, dict[str, Any]]:
         image, target = item
         image = tv_tensors.Image(image)
         boxes = tv_tensors.BoundingBoxes(target["boxes"], format="XYXY", canvas_size=tuple(image.shape[-2:]))
-        image, out = self.pipeline(image, {"boxes": boxes, "labels": target["labels"]})
+        crowd = target.get("iscrowd")
+        crowd = torch.zeros_like(target["labels"]) if crowd is None else crowd
+        image, out = self.pipeline(image, {"boxes": boxes, "labels": target["labels"], "iscrowd": crowd})
         return image.as_subclass(torch.Tensor), {"boxes": out["boxes"].as_subclass(torch.Tensor),
-                                                 "labels": out["labels"]}
+                                                 "labels": out["labels"], "iscrowd": out["iscrowd"]}
 
 
 class SegmentationTransform:
@@ -119,3 +129,14 @@ def collate_detection(batch: list[tuple[torch.Tensor, dict[str, torch.Tensor]]])
     """Images of any size and any number of boxes: a list of images and a list of targets, as torchvision wants."""
     images, targets = zip(*batch)
     return list(images), list(targets)
+
+
+def objects_only(targets: list[dict[str, torch.Tensor]]) -> list[dict[str, torch.Tensor]]:
+    """The targets without their ignore regions (``iscrowd`` 1) and without the ``iscrowd`` key: what a torchvision
+    detector's loss may see, since it has no notion of a region to ignore and would learn it as an object."""
+    out = []
+    for target in targets:
+        crowd = target.get("iscrowd")
+        keep = None if crowd is None else crowd == 0
+        out.append({k: v if keep is None else v[keep] for k, v in target.items() if k != "iscrowd"})
+    return out

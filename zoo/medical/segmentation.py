@@ -39,7 +39,7 @@ class SegmentationOptions:
 
 @dataclass
 class SegmentationPredictOptions:
-    output: str = field(default="predictions", metadata={"help": "folder for the masks and overlays"})
+    output_dir: str = field(default="predictions", metadata={"help": "folder for the masks and overlays"})
     overlay: bool = field(default=True, metadata={"help": "also write an overlay PNG a person can look at"})
 
 
@@ -118,7 +118,7 @@ class Segmentation:
         self, model: nn.Module, inputs: list[str], info: dict[str, Any], device: torch.device,
         options: SegmentationPredictOptions,
     ) -> list[dict[str, Any]]:
-        folder = Path(options.output)
+        folder = Path(options.output_dir)
         folder.mkdir(parents=True, exist_ok=True)
         return [self._predict_one(model, path, info, device, folder, options.overlay) for path in inputs]
 

@@ -4,7 +4,7 @@
     python -m zoo.train --task medical --model unet                     # U-Net lesion/organ segmentation
     python -m zoo.train --task medical --dataset pneumoniamnist trainer.device=cuda
     python -m zoo predict --checkpoint RUN/checkpoints/best scan.png               # class probabilities
-    python -m zoo predict --checkpoint RUN/checkpoints/best scan.png --output out  # mask + overlay PNGs
+    python -m zoo predict --checkpoint RUN/checkpoints/best scan.png --output-dir out  # mask + overlay PNGs
 
 A classifier (resnet18, resnet50, densenet121) trains on a dataset's ``label``; a segmenter (unet, monai_unet) on its
 ``mask``; the phantom set has both. Which models segment is listed in ``zoo/medical/index.py`` (``PROBLEMS``), and
@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -25,7 +26,7 @@ from zoo.medical.classification import Classification
 from zoo.medical.data import MedicalSplit
 from zoo.medical.index import PROBLEMS
 from zoo.medical.segmentation import Segmentation
-from zoo.task import StepOutput, Task, TaskData
+from zoo.task import StepOutput, Task, TaskData, evaluated_split
 
 _PROBLEMS = {"classification": Classification, "segmentation": Segmentation}
 
@@ -53,8 +54,8 @@ class MedicalImaging(Task):
             raise ConfigError(f"the checkpoint knows classes {saved.get('classes')}, dataset "
                               f"{self.config.data.dataset!r} has {info['classes']}: evaluate on data with its classes")
         train = loaded["train"].dataset if "train" in loaded else None
-        evaluated = [split for split in splits if split != "train"]
-        val = loaded[evaluated[0]].dataset if evaluated else None
+        evaluated = evaluated_split(loaded)
+        val = evaluated.dataset if evaluated is not None else None
         return TaskData(
             train=train, val=val, info=info, collate=self.problem.collate,
             train_transform=self.problem.transform(info, train=True),
@@ -103,6 +104,41 @@ class MedicalImaging(Task):
                               "segmentation, a NIfTI volume or a DICOM series folder")
         model.eval()
         return self.problem.predict(model, list(inputs), info, device, options)
+
+    def write_samples(self, directory: Path, count: int) -> list[Path]:
+        """Scans of the validation split as 8-bit PNG, a few of each diagnosis; for segmentation, the reference
+        masks go in ``reference/`` (pixel values are class indices) and are named in ``references.json``."""
+        from zoo import samples
+        from zoo.medical import overlay
+
+        split = self.load_split("val")
+        if split.spatial_dims != 2:
+            raise ConfigError(f"dataset {self.config.data.dataset!r} holds volumes; sample files are 2D images: "
+                              "predict reads NIfTI volumes and DICOM series folders of your own")
+        dataset, classes = split.dataset, split.classes
+        single_label = self.problem.name == "classification" and not split.multi_label
+        label_of = (lambda i: int(dataset[i]["label"])) if single_label else None
+        paths, references = [], {}
+        for index in samples.pick(len(dataset), count, label_of):
+            item = dataset[index]
+            if self.problem.name == "classification":
+                label = item["label"]
+                name = (classes[int(label)] if single_label
+                        else "+".join(c for c, on in zip(classes, label.tolist()) if on) or "none")
+                path = samples.write_image(item["image"], directory / samples.file_name(index, name, ".png"))
+                references[path.name] = name
+            else:
+                path = samples.write_image(item["image"], directory / samples.file_name(index, "scan", ".png"))
+                mask = item["mask"].numpy()
+                mask_path = directory / "reference" / samples.file_name(index, "mask", ".png")
+                mask_path.parent.mkdir(exist_ok=True)
+                overlay.write_mask(mask_path, mask)
+                counts = np.bincount(mask.ravel(), minlength=len(split.mask_classes))
+                references[path.name] = {"mask": f"reference/{mask_path.name}",
+                                         "pixels": {c: int(n) for c, n in zip(split.mask_classes[1:], counts[1:])}}
+            paths.append(path)
+        samples.write_references(directory, references)
+        return paths
 
     def format_prediction(self, prediction: dict[str, Any]) -> str:
         return self.problem.format_prediction(prediction)

@@ -31,7 +31,7 @@ from zoo import registry
 from zoo.errors import ConfigError
 from zoo.nlp import tokenization
 from zoo.nlp.datasets import TextSplit
-from zoo.task import StepOutput, Task, TaskData
+from zoo.task import StepOutput, Task, TaskData, evaluated_split
 
 
 @dataclass
@@ -111,11 +111,11 @@ class TextClassification(Task):
         lengths = {split: d.lengths() for split, d in encoded.items()} if self.options.bucket_by_length else {}
         return TaskData(
             train=encoded.get("train"),
-            val=encoded.get("val"),
+            val=evaluated_split(encoded),
             info=info,
             collate=PadBatch(encoder.pad_token_id),
             train_lengths=lengths.get("train"),
-            val_lengths=lengths.get("val"),
+            val_lengths=evaluated_split(lengths),
         )
 
     def _encoder(
@@ -211,6 +211,20 @@ class TextClassification(Task):
                     {"input": text, "label": classes[best], "probs": {c: round(p, 4) for c, p in zip(classes, row)}}
                 )
         return results
+
+    def write_samples(self, directory: Path, count: int) -> list[Path]:
+        """``texts.txt``: texts of the validation split, one per line, a few of each class (``predict --file``);
+        ``references.json`` lists their labels in line order."""
+        from zoo import samples
+
+        split = self.load_split("val")
+        chosen = samples.pick(len(split.texts), count, split.labels.__getitem__)
+        texts = [" ".join(split.texts[i].split()) for i in chosen]  # one line each
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / "texts.txt"
+        path.write_text("".join(f"{text}\n" for text in texts), encoding="utf-8")
+        samples.write_references(directory, {path.name: [split.classes[split.labels[i]] for i in chosen]})
+        return [path]
 
     def format_prediction(self, prediction: dict[str, Any]) -> str:
         ranked = sorted(prediction["probs"].items(), key=lambda item: -item[1])

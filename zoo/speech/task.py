@@ -32,7 +32,7 @@ from zoo.speech.audio import fix_length, load_audio
 from zoo.speech.datasets import AudioSplit
 from zoo.speech.features import feature_config
 from zoo.speech.index import TRANSCRIPTION_MODELS
-from zoo.task import StepOutput, Task, TaskData
+from zoo.task import StepOutput, Task, TaskData, evaluated_split
 
 
 @dataclass
@@ -92,15 +92,16 @@ class SpeechTask(Task):
         if "train" in loaded and loaded["train"].noise:
             self.noise = _noise_bank(loaded["train"].noise)
         bucket = self.problem == "transcription" and o.bucket_by_length
+        evaluated = evaluated_split(loaded)
         shift = round(o.time_shift_ms * ref.sample_rate / 1000) if self.problem == "keywords" else 0
         return TaskData(
             train=loaded["train"].dataset if "train" in loaded else None,
-            val=next((loaded[s].dataset for s in ("val", "test") if s in loaded), None),
+            val=evaluated.dataset if evaluated is not None else None,
             info=info,
             collate=Collate(info.get("vocab")),
             train_transform=TimeShift(shift) if shift else None,
             train_lengths=loaded["train"].lengths if bucket and "train" in loaded else None,
-            val_lengths=next((loaded[s].lengths for s in ("val", "test") if s in loaded), None) if bucket else None,
+            val_lengths=evaluated.lengths if bucket and evaluated is not None else None,
         )
 
     def _keyword_info(self, ref: AudioSplit) -> dict[str, Any]:
@@ -239,6 +240,34 @@ class SpeechTask(Task):
                 transcript = self._transcribe(logits, frames)[0]
                 results.append({"input": str(path), "transcript": transcript})
         return results
+
+    def write_samples(self, directory: Path, count: int) -> list[Path]:
+        """Clips of the validation split as 16-bit WAV (keywords, a few of each) or FLAC (utterances), named after
+        their word; ``references.json`` holds each file's word or transcript."""
+        import soundfile
+
+        from zoo import samples
+
+        split = self.load_split("val")
+        directory.mkdir(parents=True, exist_ok=True)
+        dataset = split.dataset
+        labels = getattr(dataset, "labels", None)
+        if split.classes is None:
+            label_of = None
+        elif labels is not None:
+            label_of = labels.__getitem__
+        else:
+            label_of = lambda i: dataset[i][1]  # noqa: E731
+        paths, references = [], {}
+        for index in samples.pick(len(dataset), count, label_of):
+            wave, label, text = dataset[index]
+            word = split.classes[label] if split.classes is not None else None
+            path = directory / samples.file_name(index, word or "utterance", ".wav" if word else ".flac")
+            soundfile.write(str(path), wave.numpy(), split.sample_rate, subtype="PCM_16")
+            paths.append(path)
+            references[path.name] = word if word is not None else text
+        samples.write_references(directory, references)
+        return paths
 
     def format_prediction(self, prediction: dict[str, Any]) -> str:
         if "transcript" in prediction:

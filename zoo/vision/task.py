@@ -13,7 +13,7 @@ from torch import nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
-from zoo.task import StepOutput, Task, TaskData
+from zoo.task import StepOutput, Task, TaskData, evaluated_split
 from zoo.vision import transforms
 
 
@@ -35,7 +35,8 @@ class ImageClassification(Task):
 
     def build_data(self, splits: Sequence[str]) -> TaskData:
         loaded = {split: self.load_split(split) for split in splits}
-        ref = loaded.get("val") or loaded["train"]
+        evaluated = evaluated_split(loaded)
+        ref = evaluated if evaluated is not None else loaded["train"]
         info = {
             "classes": list(ref.classes),
             "num_classes": len(ref.classes),
@@ -47,7 +48,7 @@ class ImageClassification(Task):
         o = self.options
         return TaskData(
             train=loaded["train"].dataset if "train" in loaded else None,
-            val=loaded["val"].dataset if "val" in loaded else None,
+            val=evaluated.dataset if evaluated is not None else None,
             info=info,
             train_transform=_on_image(
                 transforms.train_transform(ref.image_size, ref.mean, ref.std, o.crop_padding, o.hflip)
@@ -100,6 +101,23 @@ class ImageClassification(Task):
     def format_prediction(self, prediction: dict[str, Any]) -> str:
         ranked = ", ".join(f"{t['label']} {t['prob']:.3f}" for t in prediction["top"])
         return f"{prediction['input']}: {ranked}"
+
+    def write_samples(self, directory: Path, count: int) -> list[Path]:
+        """PNG images of the validation split, a few of each class, named after their label."""
+        from zoo import samples
+
+        split = self.load_split("val")
+        dataset = split.dataset
+        labels = getattr(dataset, "labels", None)
+        label_of = (lambda i: int(labels[i])) if labels is not None else (lambda i: int(dataset[i][1]))
+        paths, references = [], {}
+        for index in samples.pick(len(dataset), count, label_of):
+            image, label = dataset[index]
+            path = directory / samples.file_name(index, split.classes[label], ".png")
+            paths.append(samples.write_image(image, path))
+            references[path.name] = split.classes[label]
+        samples.write_references(directory, references)
+        return paths
 
     def report(self, model: nn.Module, batches: Iterable[Any], info: dict[str, Any], directory: Path) -> list[Path]:
         """The confusion matrix of the split, and its first images captioned with prediction and truth."""
