@@ -55,6 +55,7 @@ def test_every_entry_points_at_code_and_a_recipe(task):
     assert entry.default_model in entry.models and entry.default_dataset in entry.datasets
     assert recipe_path(entry.default_recipe).is_file()
     assert callable(registry.load_object(entry.implementation))
+    assert entry.export and callable(registry.load_object(entry.export)), "every task says how it is exported"
     for model in entry.models.values():
         assert callable(registry.load_object(model.builder)), model.builder
         assert recipe_path(model.recipe).is_file(), model.recipe

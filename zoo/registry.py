@@ -87,6 +87,8 @@ class TaskEntry:
     metrics: tuple[str, ...]
     models: dict[str, ModelEntry] = field(default_factory=dict)
     datasets: dict[str, DatasetEntry] = field(default_factory=dict)
+    # "package.module:function" of (model, model name, info) -> zoo.hub.export.ExportSpec; "" when not exportable
+    export: str = ""
 
     @property
     def default_recipe(self) -> str:
@@ -113,6 +115,7 @@ def make_task(
     metrics: tuple[str, ...],
     models: list[ModelEntry],
     datasets: list[DatasetEntry],
+    export: str = "",
 ) -> TaskEntry:
     """Assemble a task index; a name registered twice is an error, not a silent overwrite."""
     return TaskEntry(
@@ -124,6 +127,7 @@ def make_task(
         metrics=metrics,
         models=_unique("model", name, models),
         datasets=_unique("dataset", name, datasets),
+        export=export,
     )
 
 

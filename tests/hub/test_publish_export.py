@@ -116,3 +116,11 @@ def test_verify_checkpoints_reproduces_the_recorded_metrics(site, tmp_path, monk
     script.update_docs(docs, [result])
     text = docs.read_text()
     assert f"| `{NAME}` | shapes | val | top1 |" in text and "old" not in text and text.endswith("end\n")
+
+
+def test_the_model_card_summarises_preprocessing_too_long_to_read():
+    from zoo.hub.publish import _preprocessing_lines
+
+    lines = _preprocessing_lines({"mean": [0.5], "tokenizer": "x" * 5000, "user_ids": [str(i) for i in range(900)]})
+    assert lines.splitlines() == ["- mean: `[0.5]`", "- tokenizer: str of 5,002 characters",
+                                  "- user_ids: list of 900 entries"]

@@ -40,6 +40,7 @@ TASK = make_task(
     "driving",
     description="Road-user detection (boxes, COCO mAP) and road-scene segmentation (mean IoU); the model picks which.",
     implementation="zoo.driving.task:driving_task",
+    export="zoo.driving.export:export_spec",
     default_model="fcos_mobilenet_v3",
     default_dataset="road_scenes",
     metrics=("map_50", "map", "map_75", "ap_<class>", "miou", "pixel_accuracy", "loss"),

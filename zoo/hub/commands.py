@@ -167,6 +167,7 @@ def _export(args: argparse.Namespace) -> int:
     done = export(args.checkpoint, args.format, args.out, atol=args.atol)
     diff = "outputs not compared" if done.max_abs_diff is None else f"max abs diff {done.max_abs_diff:.3g}"
     print(f"exported {done.path} ({done.format}); {diff}; checked with {done.checked_with}")
+    print(f"signature: {done.signature}")
     return 0
 
 

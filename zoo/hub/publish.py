@@ -137,6 +137,20 @@ def _builder_args(task: Any, info: dict[str, Any], model_args: dict[str, Any]) -
     return {**{k: v for k, v in task.model_defaults(info).items() if k in accepted}, **model_args}
 
 
+def _preprocessing_lines(preprocessing: dict[str, Any], room: int = 120) -> str:
+    """One line per key; values too long to read (a tokenizer, id maps) are summarised by their size."""
+    lines = []
+    for key, value in preprocessing.items():
+        text = json.dumps(value)
+        if len(text) > room:
+            size = f"{len(value):,} entries" if isinstance(value, (list, dict)) else f"{len(text):,} characters"
+            text = f"{type(value).__name__} of {size}"
+        else:
+            text = f"`{text}`"
+        lines.append(f"- {key}: {text}")
+    return "\n".join(lines) or "- none"
+
+
 def model_card(card: dict[str, Any]) -> str:
     """The markdown card: front matter the Hugging Face Hub reads, then what a user needs before downloading."""
     metrics = "\n".join(f"| {m['dataset']} | {m['split']} | {m['metric']} | {m['value']:.4f} |"
@@ -176,7 +190,9 @@ Intended use: {card['intended_use']}
 
 Labels ({len(card['labels'])}): {labels}
 
-Preprocessing: `{json.dumps(card['preprocessing'])}`
+Preprocessing (in full in `card.json`):
+
+{_preprocessing_lines(card['preprocessing'])}
 
 ## Recipe
 

@@ -31,6 +31,7 @@ TASK = make_task(
     "medical",
     description="Medical imaging: diagnosis (AUROC, accuracy) and lesion/organ segmentation (Dice, IoU), 2D and 3D.",
     implementation="zoo.medical.task:MedicalImaging",
+    export="zoo.medical.export:export_spec",
     default_model="resnet18",
     default_dataset="phantom",
     metrics=("auroc", "accuracy", "dice", "iou", "loss"),

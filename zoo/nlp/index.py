@@ -9,6 +9,7 @@ TASK = make_task(
     "nlp",
     description="Text classification (sentiment, topic): accuracy and macro F1; BERT from scratch or fine-tuned.",
     implementation="zoo.nlp.task:TextClassification",
+    export="zoo.nlp.export:export_spec",
     default_model="bert_tiny",
     default_dataset="sentiment",
     metrics=("accuracy", "f1_macro", "loss"),

@@ -11,6 +11,7 @@ TASK = make_task(
     description="Recommendation: top-K ranking from implicit feedback (HR, NDCG, Recall, MRR) or rating "
     "prediction (RMSE, MAE), with a popularity baseline beside every evaluation.",
     implementation="zoo.recommendation.task:Recommendation",
+    export="zoo.recommendation.export:export_spec",
     default_model="mf",
     default_dataset="synthetic",
     metrics=("ndcg@10", "hr@10", "recall@10", "mrr", "pop_ndcg@10", "pop_hr@10", "rmse", "mae", "loss"),

@@ -13,6 +13,7 @@ TASK = make_task(
     "speech",
     description="Keyword spotting (accuracy, macro F1) and CTC speech-to-text (CER, WER) from waveforms.",
     implementation="zoo.speech.task:SpeechTask",
+    export="zoo.speech.export:export_spec",
     default_model="temporal_cnn",
     default_dataset="keywords",
     metrics=("accuracy", "f1_macro", "cer", "wer", "loss"),

@@ -8,6 +8,7 @@ TASK = make_task(
     "vision",
     description="Image classification: one label per image, top-1 and top-5 accuracy.",
     implementation="zoo.vision.task:ImageClassification",
+    export="zoo.vision.export:export_spec",
     default_model="small_cnn",
     default_dataset="shapes",
     metrics=("top1", "top5", "loss"),
