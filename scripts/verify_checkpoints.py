@@ -75,7 +75,7 @@ def verify(entry: Any, device: str, tolerance: float) -> dict[str, Any]:
         datasets = sorted({m.dataset for m in entry.metrics})
         registered = {d.name for d in registry.list_datasets(entry.task)}
         why = "no run config recorded" if set(datasets) <= registered else f"no zoo loader for {', '.join(datasets)}"
-        return {**result, "status": "downloaded", "detail": f"sha256 verified; not re-scored ({why})"}
+        return {**result, "status": "downloaded", "detail": f"{entry.hash_check} checked; not re-scored ({why})"}
     try:
         measured = evaluate(entry, path, device)
     except ZooError as error:

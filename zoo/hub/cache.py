@@ -3,6 +3,10 @@
 The record (``<file>.json``) holds the file's full sha256, size and modification time, written after the download
 was verified. A load trusts a file whose record matches the catalog entry and whose size and time have not changed,
 so verified files are not hashed again on every load; ``zoo cache verify`` hashes everything again.
+
+An entry with ``verify: weights`` is an upstream file whose publisher gives no hash. It enters the cache only if it
+loads as weights without running code (:func:`weights_problem`); its sha256 is then pinned in the record
+(``"pinned": true``), and from then on it is checked against that record as other files are against the catalog.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,17 +59,64 @@ def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
-def matches(entry: CheckpointEntry, sha256: str) -> bool:
-    """The catalog's check: the full digest, or only its published prefix when that is all there is."""
+def matches(entry: CheckpointEntry, sha256: str, pinned: str = "") -> bool:
+    """The catalog's check: the full digest, or only its published prefix when that is all there is. An entry
+    without a published hash (``verify: weights``) matches only the digest ``pinned`` at its first download."""
+    if entry.verify == "weights":
+        return bool(pinned) and sha256 == pinned
     return sha256 == entry.sha256 if entry.sha256 else sha256.startswith(entry.sha256_prefix)
 
 
+def weights_problem(entry: CheckpointEntry, path: Path) -> str:
+    """Why ``path`` is not a weights file of ``entry``'s format, in one line; "" when it loads as one.
+
+    The check for files whose publisher gives no hash: read without running code (``zoo.hub.safety``), it must be a
+    non-empty state dict of tensors. A truncated archive, an error page or a pickle asking for code all fail it.
+    """
+    from zoo.errors import CheckpointError, UnsafeFileError
+    from zoo.hub.safety import load_state_dict
+
+    size = path.stat().st_size
+    if entry.size and size != entry.size:
+        return f"it has {size} bytes, the catalog says {entry.size}"
+    if not size:
+        return "it is empty"
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if entry.format == "pth" and not head.startswith((b"PK\x03\x04", b"\x80")):  # torch.save: a zip, or a pickle
+        return f"it is not a file torch.save writes (it starts with {head!r})"
+    try:
+        state = load_state_dict(path, entry.format)
+    except UnsafeFileError as error:
+        return "it was refused: " + _sentence(str(error).partition("refused: ")[2])
+    except CheckpointError as error:
+        if error.__cause__ is None:  # read, but not a state dict
+            return "it " + _sentence(str(error).removeprefix(str(path)))
+        return f"it does not load as {entry.format} weights: {_sentence(str(error.__cause__))}"
+    import torch
+
+    if not state:
+        return "it holds no tensors"
+    other = next((k for k, v in state.items() if not isinstance(v, torch.Tensor)), None)
+    if other is not None:
+        return f"it holds {type(state[other]).__name__} {other!r}, not only tensors"
+    return ""
+
+
+def _sentence(text: str) -> str:
+    return text.strip().splitlines()[0].split(". ")[0] if text.strip() else "(no reason given)"
+
+
 def write_record(path: Path, entry: CheckpointEntry, sha256: str, source: str) -> None:
+    """Record a verified file; for an entry without a published hash this pins the sha256 it arrived with."""
     stat = path.stat()
-    atomic_write_json(record_for(path), {
+    record = {
         "name": entry.name, "sha256": sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
         "source": source, "verified_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    })
+    }
+    if entry.verify == "weights":
+        record["pinned"] = True  # no hash was published: this is the sha256 of the first download, checked since
+    atomic_write_json(record_for(path), record)
 
 
 def read_record(path: Path) -> dict[str, Any] | None:
@@ -74,6 +126,14 @@ def read_record(path: Path) -> dict[str, Any] | None:
         return None
 
 
+def pinned_sha256(entry: CheckpointEntry) -> str:
+    """The sha256 recorded for an entry without a published hash, if its file was downloaded before; "" if not."""
+    if entry.verify != "weights":
+        return ""
+    record = read_record(path_for(entry)) or {}
+    return record.get("sha256", "") if record.get("name") == entry.name else ""
+
+
 def is_cached(entry: CheckpointEntry) -> bool:
     """A verified copy is present and unchanged since it was verified."""
     path = path_for(entry)
@@ -81,22 +141,47 @@ def is_cached(entry: CheckpointEntry) -> bool:
     if record is None or not path.is_file():
         return False
     stat = path.stat()
+    recorded = record.get("sha256", "")
     return (
         record.get("size") == stat.st_size and record.get("mtime_ns") == stat.st_mtime_ns
-        and matches(entry, record.get("sha256", "")) and (not entry.size or entry.size == stat.st_size)
+        and matches(entry, recorded, pinned=recorded) and (not entry.size or entry.size == stat.st_size)
     )
 
 
 def adopt(entry: CheckpointEntry) -> bool:
-    """Verify a file placed in the cache by hand (no record yet): keep it if it matches, else move it aside."""
+    """Verify a file placed in the cache by hand (no record yet) and record it if it passes; a file that fails is
+    left for the next download to replace. Without a published hash the check is :func:`weights_problem`, or the
+    sha256 pinned at the first download when the cache holds one."""
     path = path_for(entry)
-    if not path.is_file() or read_record(path) is not None:
+    if not path.is_file():
+        return False
+    if entry.verify == "weights":
+        return _adopt_unhashed(entry, path)
+    if read_record(path) is not None:
         return False
     digest = sha256_file(path)
     if matches(entry, digest):
         write_record(path, entry, digest, "placed in the cache")
         return True
     return False
+
+
+def _adopt_unhashed(entry: CheckpointEntry, path: Path) -> bool:
+    record = read_record(path)
+    pinned = pinned_sha256(entry)
+    if pinned:  # the file changed since it was recorded, or was copied back after `zoo cache verify` removed it
+        digest = sha256_file(path)
+        problem = "" if digest == pinned else f"its sha256 {digest} differs from {pinned}, pinned at its first download"
+    elif record is None:
+        problem = weights_problem(entry, path)
+        digest = "" if problem else sha256_file(path)
+    else:
+        return False
+    if problem:
+        print(f"{entry.name}: {path} was not used: {problem}", file=sys.stderr)
+        return False
+    write_record(path, entry, digest, (record or {}).get("source", "placed in the cache"))
+    return True
 
 
 @dataclass
@@ -106,6 +191,7 @@ class CachedFile:
     size: int
     sha256: str
     partial: bool = False
+    pinned: bool = False  # no hash was published: ``sha256`` is the one of its first download
 
 
 def list_cached() -> list[CachedFile]:
@@ -119,31 +205,46 @@ def list_cached() -> list[CachedFile]:
         is_partial = path.name.endswith(PARTIAL)
         record = read_record(path) or {}
         name = record.get("name") or f"{path.parent.parent.name}/{path.parent.name}"
-        found.append(CachedFile(name, path, path.stat().st_size, record.get("sha256", ""), is_partial))
+        found.append(CachedFile(name, path, path.stat().st_size, record.get("sha256", ""), is_partial,
+                                bool(record.get("pinned"))))
     return found
 
 
 def verify(entries: dict[str, CheckpointEntry]) -> list[tuple[CachedFile, str]]:
-    """Hash every cached file again; a file that no longer matches its entry (or its record) is removed."""
+    """Hash every cached file again; a file that no longer matches its entry (or its record) is removed. The record
+    of a file without a published hash is kept, so that its next download must match the sha256 pinned in it."""
     results = []
     for cached in list_cached():
         if cached.partial:
             results.append((cached, "partial (resumes on the next download)"))
             continue
-        digest = sha256_file(cached.path)
         entry = entries.get(cached.name)
-        expected_ok = matches(entry, digest) if entry is not None else digest == cached.sha256
+        unhashed = entry is not None and entry.verify == "weights"
+        if unhashed and not cached.sha256:  # placed by hand and not used yet: the weights check, then pinned
+            results.append((cached, "ok (loads as weights; sha256 pinned now)" if adopt(entry) else _removed(cached)))
+            continue
+        digest = sha256_file(cached.path)
+        expected_ok = matches(entry, digest, pinned=cached.sha256) if entry is not None else digest == cached.sha256
         if expected_ok and (not cached.sha256 or digest == cached.sha256):
-            results.append((cached, "ok" if entry is not None else "ok (not in any catalog now)"))
+            status = "ok" if entry is not None else "ok (not in any catalog now)"
+            results.append((cached, status + (" (the sha256 pinned at its first download)" if unhashed else "")))
         else:
-            remove(cached.path)
-            results.append((cached, "CORRUPT: removed; download it again"))
+            results.append((cached, _removed(cached, keep_pin=unhashed)))
     return results
 
 
-def remove(path: Path) -> None:
+def _removed(cached: CachedFile, keep_pin: bool = False) -> str:
+    remove(cached.path, keep_record=keep_pin)
+    if not keep_pin:
+        return "CORRUPT: removed; download it again"
+    return (f"CORRUPT: removed; a new download must match the sha256 pinned at its first download "
+            f"(`python -m zoo cache clear {cached.name}` forgets it)")
+
+
+def remove(path: Path, keep_record: bool = False) -> None:
     path.unlink(missing_ok=True)
-    record_for(path).unlink(missing_ok=True)
+    if not keep_record:
+        record_for(path).unlink(missing_ok=True)
     shutil.rmtree(path.with_name(path.name + ".d"), ignore_errors=True)
     prune_empty(path.parent)
 
@@ -166,6 +267,11 @@ def clear(names: list[str] | None = None) -> list[Path]:
         if not names or cached.name in names:
             remove(cached.path)
             removed.append(cached.path)
+    for record in root().glob(f"*/*/*{RECORD}") if names else ():  # a record whose file is gone still pins a hash
+        data = record.with_name(record.name.removesuffix(RECORD))
+        if not data.exists() and (read_record(data) or {}).get("name") in names:
+            record.unlink()
+            prune_empty(record.parent)
     if not names:
         shutil.rmtree(root(), ignore_errors=True)
         shutil.rmtree(cache_dir() / "locks", ignore_errors=True)

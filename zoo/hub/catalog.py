@@ -29,6 +29,9 @@ FORMAT = "zoo-catalog/1"
 BUILTIN = Path(__file__).resolve().parent / "builtin_catalog.json"
 WEIGHT_FORMATS = ("safetensors", "pth")  # "pth": a pickled state dict, read with torch.load(weights_only=True)
 ARCHIVES = ("", "zip", "tar", "tar.gz")
+# How a download is checked: "sha256" against the catalog's digest (or published prefix); "weights" for upstream files
+# whose publisher gives no hash: the file must load as weights, and the sha256 of the first download is pinned.
+VERIFY = ("sha256", "weights")
 NAME = re.compile(r"^(?P<task>[a-z0-9_]+)/(?P<model>[A-Za-z0-9_]+)\.(?P<tag>[A-Za-z0-9_\-]+)$")
 
 _extra: list[str] = []
@@ -55,6 +58,7 @@ class CheckpointEntry:
     format: str  # safetensors | pth
     sha256: str = ""  # full hex digest; empty when the publisher gave only a prefix
     sha256_prefix: str = ""  # checked when sha256 is unknown (as torchvision checks its file names)
+    verify: str = "sha256"  # "weights": upstream publishes no hash (see VERIFY); needs neither sha256 nor a prefix
     size: int = 0  # bytes; 0 when unknown
     archive: str = ""  # "", zip, tar or tar.gz: the file is an archive holding ``member``
     member: str = ""
@@ -97,6 +101,9 @@ class CheckpointEntry:
 
     @property
     def hash_check(self) -> str:
+        """What a download is checked against, in a few words for listings."""
+        if self.verify == "weights":
+            return "no published hash: loads as weights, sha256 pinned"
         return "sha256" if self.sha256 else "sha256 prefix"
 
     def to_json(self) -> dict[str, Any]:
@@ -160,8 +167,17 @@ def _check(entry: CheckpointEntry, where: str) -> None:
         problems.append(f"format {entry.format!r} is not one of {', '.join(WEIGHT_FORMATS)}")
     if entry.archive not in ARCHIVES or bool(entry.archive) != bool(entry.member):
         problems.append("archive must be zip, tar or tar.gz and come with member (the weights file inside)")
-    if not re.fullmatch(r"[0-9a-f]{64}", entry.sha256) and not re.fullmatch(r"[0-9a-f]{8,63}", entry.sha256_prefix):
-        problems.append("it needs sha256 (64 hex digits) or, when only that is published, sha256_prefix (8+)")
+    if entry.verify not in VERIFY:
+        problems.append(f"verify {entry.verify!r} is not one of {', '.join(VERIFY)}")
+    elif entry.verify == "weights":
+        if entry.sha256 or entry.sha256_prefix:
+            problems.append("verify 'weights' is for files without a published hash: drop sha256/sha256_prefix, "
+                            "or remove verify so that the hash is checked")
+        if entry.archive:
+            problems.append("verify 'weights' needs the weights file itself, not an archive")
+    elif not re.fullmatch(r"[0-9a-f]{64}", entry.sha256) and not re.fullmatch(r"[0-9a-f]{8,63}", entry.sha256_prefix):
+        problems.append("it needs sha256 (64 hex digits) or, when only that is published, sha256_prefix (8+); "
+                        "for an upstream file whose publisher gives no hash, verify: weights")
     if not entry.sources:
         problems.append("it has no sources")
     if "/" in entry.file_name or entry.file_name in ("", ".", ".."):
@@ -262,6 +278,7 @@ def list_checkpoints(task: str | None = None, model: str | None = None) -> list[
         ("metric", lambda e: next((f"{m.metric} {m.value:.4f} ({m.dataset})" for m in e.metrics), None)),
         ("size", lambda e: human(e.size) + "B" if e.size else None),
         ("licence", lambda e: e.license if len(e.license) <= 48 else e.license[:47] + "…"),
+        ("check", lambda e: e.hash_check),
     ])
 
 

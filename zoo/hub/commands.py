@@ -92,8 +92,12 @@ def _checkpoints(args: argparse.Namespace) -> int:
         metric = next(iter(e.metrics), None)
         shown = f"{metric.metric} {metric.value:.4f} ({metric.dataset})" if metric else "-"
         rows.append([e.name + (" *" if e.default else ""), _human(e.params), shown,
-                     _human(e.size) + "B" if e.size else "-", "yes" if cache.is_cached(e) else "", _short(e.license)])
-    print(_table(["checkpoint (* default)", "params", "metric", "size", "cached", "licence"], rows))
+                     _human(e.size) + "B" if e.size else "-", "yes" if cache.is_cached(e) else "", _short(e.license),
+                     "none published" if e.verify == "weights" else e.hash_check])
+    print(_table(["checkpoint (* default)", "params", "metric", "size", "cached", "licence", "hash"], rows))
+    if any(e.verify == "weights" for e in entries):
+        print('hash "none published": upstream gives no hash; a download is kept only if it loads as weights '
+              "without running code, and its sha256 is pinned in the cache at the first download (docs/checkpoints.md)")
     return 0
 
 
@@ -142,8 +146,8 @@ def _cache(args: argparse.Namespace) -> int:
     from zoo.table import human as _human
 
     files = cache.list_cached()
-    rows = [[f.name + (" (partial)" if f.partial else ""), _human(f.size) + "B", f.sha256[:12] or "-", str(f.path)]
-            for f in files]
+    rows = [[f.name + (" (partial)" if f.partial else ""), _human(f.size) + "B",
+             (f.sha256[:12] + (" (pinned)" if f.pinned else "")) if f.sha256 else "-", str(f.path)] for f in files]
     print(_table(["checkpoint", "size", "sha256", "path"], rows) if rows else f"the cache ({cache.root()}) is empty")
     return 0
 

@@ -10,6 +10,10 @@ The order in which a file is looked for is written down once, in :func:`fetch`:
 Each download appends to ``<file>.partial`` and resumes it with an HTTP Range request after a dropped connection or a
 restart, retrying with back-off; the bytes are hashed as they arrive, and only a file whose sha256 matches the
 catalog is renamed into place. A mismatch removes the partial file and leaves the cache as it was.
+
+For an upstream file whose publisher gives no hash (``verify: weights``) the checks are the byte count the server
+announced (``Content-Length``) and loading the file as weights without running code; one that fails is removed in
+the same way, and one that passes has its sha256 pinned in the cache record (trust on first download).
 """
 
 from __future__ import annotations
@@ -84,11 +88,12 @@ def fetch(
         if cache.is_cached(entry):
             return _unpacked(entry, target)
         show = sys.stderr.isatty() if progress is None else progress
+        pinned = cache.pinned_sha256(entry)
         errors: list[str] = []
         mismatch = False
         for source in sources(entry, mirror_location or mirror()):
             try:
-                digest = _download(source, entry, show, retries, backoff_s)
+                digest = _download(source, entry, show, retries, backoff_s, pinned)
             except DownloadError as error:
                 errors.append(f"{source}: {error}")
                 mismatch = mismatch or isinstance(error, HashMismatchError)
@@ -136,11 +141,14 @@ def _join(base: str, relative: str) -> str:
     return str(Path(base).expanduser() / relative)
 
 
-def _download(source: str, entry: CheckpointEntry, show: bool, retries: int, backoff_s: float) -> str:
+def _download(
+    source: str, entry: CheckpointEntry, show: bool, retries: int, backoff_s: float, pinned: str = ""
+) -> str:
     """Fill the partial file from ``source`` and return its sha256; raises with a reason the user can act on.
 
     A resumed file that fails the check is fetched once more from the start: the partial bytes may have come from
-    an older file of the same name.
+    an older file of the same name. An entry without a published hash is checked by loading it as weights, or,
+    when the cache already pinned its sha256 (the cached copy changed and is fetched again), against that.
     """
     partial = cache.partial_for(entry)
     partial.parent.mkdir(parents=True, exist_ok=True)
@@ -158,13 +166,18 @@ def _download(source: str, entry: CheckpointEntry, show: bool, retries: int, bac
     problem = ""
     if entry.size and sink.count != entry.size:
         problem = f"got {sink.count} bytes, the catalog says {entry.size}"
-    elif not cache.matches(entry, digest):
+    elif entry.verify == "weights" and not pinned:  # no published hash to compare with
+        problem = cache.weights_problem(entry, partial)
+    elif not cache.matches(entry, digest, pinned):
         problem = f"sha256 {digest} does not match the catalog's {entry.sha256 or entry.sha256_prefix + '...'}"
+        if entry.verify == "weights":
+            problem = (f"sha256 {digest} differs from {pinned}, pinned when the file was first downloaded "
+                       f"(`python -m zoo cache clear {entry.name}` accepts a new file)")
     if not problem:
         return digest
     partial.unlink(missing_ok=True)
     if resumed:
-        return _download(source, entry, show, retries, backoff_s)
+        return _download(source, entry, show, retries, backoff_s, pinned)
     raise HashMismatchError(f"{problem}; the file was discarded")
 
 

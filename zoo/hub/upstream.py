@@ -6,12 +6,14 @@ entry's ``builder_args``) and kept only when every key and shape agrees. URLs, p
 names and preprocessing come from the library's weights metadata.
 
 torchvision publishes only the first 8 hex digits of each file's sha256 (in the file name) and checks downloads
-against that prefix; the entries record that prefix as ``sha256_prefix`` and zoo checks it the same way.
+against that prefix; the entries record that prefix as ``sha256_prefix`` and zoo checks it the same way. torchaudio
+publishes no hash of its pipelines' files; their entries say ``verify: weights`` (a download must load as weights,
+and its sha256 is pinned in the cache at the first download).
 
-Adding a library (transformers text classifiers, torchaudio bundles, torchvision detection weights) is one generator
-function taking the registered model names of its task, kept beside the task (``zoo/<task>/upstream.py``) and named
-in :data:`UPSTREAM`; entries appear only for models the registry holds. :func:`on_meta` and :func:`shapes` help a
-generator check that upstream weights fit a zoo builder without allocating them.
+Adding a library (transformers text classifiers, say) is one generator function taking the registered model names of
+its task, kept beside the task (``zoo/<task>/upstream.py``) and named in :data:`UPSTREAM`; entries appear only for
+models the registry holds. :func:`on_meta` and :func:`shapes` help a generator check that upstream weights fit a zoo
+builder without allocating them.
 """
 
 from __future__ import annotations
@@ -149,6 +151,7 @@ UPSTREAM: dict[str, list[tuple[str, str]]] = {
     "vision": [("torchvision", "zoo.hub.upstream:torchvision_classifiers")],
     "driving": [("torchvision", "zoo.driving.upstream:torchvision_driving")],
     "medical": [("torchvision", "zoo.medical.upstream:torchvision_backbones")],
+    "speech": [("torchaudio", "zoo.speech.upstream:torchaudio_asr")],
 }
 
 
