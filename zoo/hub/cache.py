@@ -7,6 +7,8 @@ so verified files are not hashed again on every load; ``zoo cache verify`` hashe
 An entry with ``verify: weights`` is an upstream file whose publisher gives no hash. It enters the cache only if it
 loads as weights without running code (:func:`weights_problem`); its sha256 is then pinned in the record
 (``"pinned": true``), and from then on it is checked against that record as other files are against the catalog.
+A repository snapshot (``format: hf``) is a folder treated the same way, its sha256 being that of the list of its
+files' sha256 (``zoo.hub.snapshot``).
 """
 
 from __future__ import annotations
@@ -59,6 +61,15 @@ def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
+def digest_of(path: Path) -> str:
+    """The sha256 of a file, or of a snapshot folder's list of files and their sha256."""
+    if path.is_dir():
+        from zoo.hub import snapshot
+
+        return snapshot.digest(snapshot.manifest(path))
+    return sha256_file(path)
+
+
 def matches(entry: CheckpointEntry, sha256: str, pinned: str = "") -> bool:
     """The catalog's check: the full digest, or only its published prefix when that is all there is. An entry
     without a published hash (``verify: weights``) matches only the digest ``pinned`` at its first download."""
@@ -68,31 +79,41 @@ def matches(entry: CheckpointEntry, sha256: str, pinned: str = "") -> bool:
 
 
 def weights_problem(entry: CheckpointEntry, path: Path) -> str:
-    """Why ``path`` is not a weights file of ``entry``'s format, in one line; "" when it loads as one.
+    """Why ``path`` is not a weights file of ``entry``'s format (or a usable snapshot folder), in one line; "" when
+    it loads as one. The check for files whose publisher gives no hash."""
+    if path.is_dir():
+        from zoo.hub import snapshot
 
-    The check for files whose publisher gives no hash: read without running code (``zoo.hub.safety``), it must be a
-    non-empty state dict of tensors. A truncated archive, an error page or a pickle asking for code all fail it.
+        return snapshot.problem(path)
+    return file_problem(path, entry.format, entry.size)
+
+
+def file_problem(path: Path, format: str, expected_size: int = 0) -> str:  # noqa: A002 - the catalog's word
+    """Why ``path`` does not load as ``format`` weights, in one line; "" when it does.
+
+    Read without running code (``zoo.hub.safety``), it must be a non-empty state dict of tensors. A truncated archive,
+    an error page or a pickle asking for code all fail it.
     """
     from zoo.errors import CheckpointError, UnsafeFileError
     from zoo.hub.safety import load_state_dict
 
     size = path.stat().st_size
-    if entry.size and size != entry.size:
-        return f"it has {size} bytes, the catalog says {entry.size}"
+    if expected_size and size != expected_size:
+        return f"it has {size} bytes, the catalog says {expected_size}"
     if not size:
         return "it is empty"
     with open(path, "rb") as f:
         head = f.read(16)
-    if entry.format == "pth" and not head.startswith((b"PK\x03\x04", b"\x80")):  # torch.save: a zip, or a pickle
+    if format == "pth" and not head.startswith((b"PK\x03\x04", b"\x80")):  # torch.save: a zip, or a pickle
         return f"it is not a file torch.save writes (it starts with {head!r})"
     try:
-        state = load_state_dict(path, entry.format)
+        state = load_state_dict(path, format)
     except UnsafeFileError as error:
         return "it was refused: " + _sentence(str(error).partition("refused: ")[2])
     except CheckpointError as error:
         if error.__cause__ is None:  # read, but not a state dict
             return "it " + _sentence(str(error).removeprefix(str(path)))
-        return f"it does not load as {entry.format} weights: {_sentence(str(error.__cause__))}"
+        return f"it does not load as {format} weights: {_sentence(str(error.__cause__))}"
     import torch
 
     if not state:
@@ -114,6 +135,11 @@ def write_record(path: Path, entry: CheckpointEntry, sha256: str, source: str) -
         "name": entry.name, "sha256": sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
         "source": source, "verified_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+    if path.is_dir():  # a snapshot: the sha256 is of this list, and each file's size and time say if it changed
+        from zoo.hub import snapshot
+
+        record["files"] = snapshot.manifest(path)
+        record["size"] = sum(f["size"] for f in record["files"].values())
     if entry.verify == "weights":
         record["pinned"] = True  # no hash was published: this is the sha256 of the first download, checked since
     atomic_write_json(record_for(path), record)
@@ -138,10 +164,14 @@ def is_cached(entry: CheckpointEntry) -> bool:
     """A verified copy is present and unchanged since it was verified."""
     path = path_for(entry)
     record = read_record(path)
-    if record is None or not path.is_file():
+    if record is None or not path.exists():
         return False
-    stat = path.stat()
     recorded = record.get("sha256", "")
+    if path.is_dir():
+        from zoo.hub import snapshot
+
+        return snapshot.unchanged(path, record) and matches(entry, recorded, pinned=recorded)
+    stat = path.stat()
     return (
         record.get("size") == stat.st_size and record.get("mtime_ns") == stat.st_mtime_ns
         and matches(entry, recorded, pinned=recorded) and (not entry.size or entry.size == stat.st_size)
@@ -153,13 +183,13 @@ def adopt(entry: CheckpointEntry) -> bool:
     left for the next download to replace. Without a published hash the check is :func:`weights_problem`, or the
     sha256 pinned at the first download when the cache holds one."""
     path = path_for(entry)
-    if not path.is_file():
+    if not path.exists():
         return False
     if entry.verify == "weights":
         return _adopt_unhashed(entry, path)
     if read_record(path) is not None:
         return False
-    digest = sha256_file(path)
+    digest = digest_of(path)
     if matches(entry, digest):
         write_record(path, entry, digest, "placed in the cache")
         return True
@@ -170,11 +200,11 @@ def _adopt_unhashed(entry: CheckpointEntry, path: Path) -> bool:
     record = read_record(path)
     pinned = pinned_sha256(entry)
     if pinned:  # the file changed since it was recorded, or was copied back after `zoo cache verify` removed it
-        digest = sha256_file(path)
+        digest = digest_of(path)
         problem = "" if digest == pinned else f"its sha256 {digest} differs from {pinned}, pinned at its first download"
     elif record is None:
         problem = weights_problem(entry, path)
-        digest = "" if problem else sha256_file(path)
+        digest = "" if problem else digest_of(path)
     else:
         return False
     if problem:
@@ -200,12 +230,13 @@ def list_cached() -> list[CachedFile]:
     if not root().is_dir():
         return found
     for path in sorted(root().glob("*/*/*")):
-        if path.name.endswith(RECORD) or not path.is_file():
+        if path.name.endswith((RECORD, ".d")) or not (path.is_file() or path.is_dir()):  # .d: extracted archives
             continue
         is_partial = path.name.endswith(PARTIAL)
         record = read_record(path) or {}
         name = record.get("name") or f"{path.parent.parent.name}/{path.parent.name}"
-        found.append(CachedFile(name, path, path.stat().st_size, record.get("sha256", ""), is_partial,
+        size = sum(p.stat().st_size for p in path.iterdir() if p.is_file()) if path.is_dir() else path.stat().st_size
+        found.append(CachedFile(name, path, size, record.get("sha256", ""), is_partial,
                                 bool(record.get("pinned"))))
     return found
 
@@ -223,7 +254,7 @@ def verify(entries: dict[str, CheckpointEntry]) -> list[tuple[CachedFile, str]]:
         if unhashed and not cached.sha256:  # placed by hand and not used yet: the weights check, then pinned
             results.append((cached, "ok (loads as weights; sha256 pinned now)" if adopt(entry) else _removed(cached)))
             continue
-        digest = sha256_file(cached.path)
+        digest = digest_of(cached.path)
         expected_ok = matches(entry, digest, pinned=cached.sha256) if entry is not None else digest == cached.sha256
         if expected_ok and (not cached.sha256 or digest == cached.sha256):
             status = "ok" if entry is not None else "ok (not in any catalog now)"
@@ -242,7 +273,10 @@ def _removed(cached: CachedFile, keep_pin: bool = False) -> str:
 
 
 def remove(path: Path, keep_record: bool = False) -> None:
-    path.unlink(missing_ok=True)
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
     if not keep_record:
         record_for(path).unlink(missing_ok=True)
     shutil.rmtree(path.with_name(path.name + ".d"), ignore_errors=True)

@@ -28,6 +28,10 @@ from zoo.errors import CatalogError, UnknownNameError
 FORMAT = "zoo-catalog/1"
 BUILTIN = Path(__file__).resolve().parent / "builtin_catalog.json"
 WEIGHT_FORMATS = ("safetensors", "pth")  # "pth": a pickled state dict, read with torch.load(weights_only=True)
+# A Hugging Face repository snapshot (config, tokenizer files, weights) in a folder named ``file_name``; its builder
+# reads the folder itself (``builder_args`` name the entry), so it has no single weights file to load.
+SNAPSHOT = "hf"
+FORMATS = (*WEIGHT_FORMATS, SNAPSHOT)
 ARCHIVES = ("", "zip", "tar", "tar.gz")
 # How a download is checked: "sha256" against the catalog's digest (or published prefix); "weights" for upstream files
 # whose publisher gives no hash: the file must load as weights, and the sha256 of the first download is pinned.
@@ -55,7 +59,7 @@ class CheckpointEntry:
     name: str  # task/model.tag
     file_name: str  # name in the cache and in a mirror: <task>/<model>.<tag>/<file_name>
     sources: tuple[str, ...]  # https://..., hf://owner/repo[@rev]/path, a path or directory (relative: to the catalog)
-    format: str  # safetensors | pth
+    format: str  # safetensors | pth | hf (a repository snapshot: file_name is a folder)
     sha256: str = ""  # full hex digest; empty when the publisher gave only a prefix
     sha256_prefix: str = ""  # checked when sha256 is unknown (as torchvision checks its file names)
     verify: str = "sha256"  # "weights": upstream publishes no hash (see VERIFY); needs neither sha256 nor a prefix
@@ -163,8 +167,11 @@ def entry_from_json(
 
 def _check(entry: CheckpointEntry, where: str) -> None:
     problems = []
-    if entry.format not in WEIGHT_FORMATS:
-        problems.append(f"format {entry.format!r} is not one of {', '.join(WEIGHT_FORMATS)}")
+    if entry.format not in FORMATS:
+        problems.append(f"format {entry.format!r} is not one of {', '.join(FORMATS)}")
+    elif entry.format == SNAPSHOT and (entry.verify != "weights" or entry.archive):
+        problems.append("format 'hf' (a repository snapshot) needs verify: weights and no archive: each weights "
+                        "file must load without running code, and the sha256 of every file is pinned")
     if entry.archive not in ARCHIVES or bool(entry.archive) != bool(entry.member):
         problems.append("archive must be zip, tar or tar.gz and come with member (the weights file inside)")
     if entry.verify not in VERIFY:

@@ -91,7 +91,7 @@ def _checkpoints(args: argparse.Namespace) -> int:
     for e in entries:
         metric = next(iter(e.metrics), None)
         shown = f"{metric.metric} {metric.value:.4f} ({metric.dataset})" if metric else "-"
-        rows.append([e.name + (" *" if e.default else ""), _human(e.params), shown,
+        rows.append([e.name + (" *" if e.default else ""), _human(e.params) if e.params else "-", shown,
                      _human(e.size) + "B" if e.size else "-", "yes" if cache.is_cached(e) else "", _short(e.license),
                      "none published" if e.verify == "weights" else e.hash_check])
     print(_table(["checkpoint (* default)", "params", "metric", "size", "cached", "licence", "hash"], rows))

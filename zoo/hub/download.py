@@ -13,7 +13,8 @@ catalog is renamed into place. A mismatch removes the partial file and leaves th
 
 For an upstream file whose publisher gives no hash (``verify: weights``) the checks are the byte count the server
 announced (``Content-Length``) and loading the file as weights without running code; one that fails is removed in
-the same way, and one that passes has its sha256 pinned in the cache record (trust on first download).
+the same way, and one that passes has its sha256 pinned in the cache record (trust on first download). A repository
+snapshot (``format: hf``) is fetched into a folder the same way, by ``zoo.hub.snapshot``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from pathlib import Path
 
 from zoo.errors import DownloadError, HashMismatchError, OfflineError
 from zoo.hub import cache
-from zoo.hub.catalog import CheckpointEntry
+from zoo.hub.catalog import SNAPSHOT, CheckpointEntry
 from zoo.io import fsync
 
 CHUNK = 4 << 20
@@ -69,7 +70,8 @@ def fetch(
     backoff_s: float = 0.5,
     mirror_location: str | None = None,
 ) -> Path:
-    """The verified local file of ``entry``, downloading it once if it is not cached; archives come extracted."""
+    """The verified local file of ``entry``, downloading it once if it is not cached; archives come extracted, and
+    a repository snapshot (``format: hf``) is its folder."""
     from filelock import FileLock, Timeout
 
     target = cache.path_for(entry)
@@ -93,17 +95,24 @@ def fetch(
         mismatch = False
         for source in sources(entry, mirror_location or mirror()):
             try:
-                digest = _download(source, entry, show, retries, backoff_s, pinned)
+                if entry.format == SNAPSHOT:
+                    from zoo.hub import snapshot
+
+                    digest = snapshot.download(source, entry, pinned)
+                else:
+                    digest = _download(source, entry, show, retries, backoff_s, pinned)
             except DownloadError as error:
                 errors.append(f"{source}: {error}")
                 mismatch = mismatch or isinstance(error, HashMismatchError)
                 continue
+            if target.is_dir():  # a snapshot fetched again (changed or incomplete): the new one replaces it
+                shutil.rmtree(target)
             os.replace(cache.partial_for(entry), target)
             fsync(target.parent)
             cache.write_record(target, entry, digest, source)
             return _unpacked(entry, target)
         partial = cache.partial_for(entry)
-        if partial.exists() and partial.stat().st_size == 0:
+        if partial.is_file() and partial.stat().st_size == 0:
             partial.unlink()
         cache.prune_empty(target.parent)
         listing = "; ".join(errors)

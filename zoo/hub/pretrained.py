@@ -5,6 +5,9 @@ torchvision's ImageNet ResNets); arguments the caller passes win. A classifier h
 re-initialised with a :class:`~zoo.errors.HeadReinitializedWarning`, which is how fine-tuning starts. The input
 convolutions an entry names in ``first_conv`` are adapted to the model's input channels (RGB filters summed for one
 channel, as for greyscale scans). Any other difference is a :class:`~zoo.errors.WeightsMismatchError` naming the keys.
+
+A repository snapshot (``format: hf``) is fetched first and then read by the builder itself, whose ``builder_args``
+name the entry (``checkpoint="nlp/pretrained.<tag>"``): its library fits the weights to the model.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import warnings
 from typing import Any
 
 from zoo.errors import HeadReinitializedWarning, WeightsMismatchError
-from zoo.hub.catalog import CheckpointEntry, resolve_pretrained
+from zoo.hub.catalog import SNAPSHOT, CheckpointEntry, resolve_pretrained
 
 
 def build_pretrained(
@@ -28,7 +31,11 @@ def build_pretrained(
     model_entry = registry.get_model_entry(task, name)
     entry = resolve_pretrained(task, name, pretrained)
     args = {**entry.builder_args, **kwargs}
+    if entry.format == SNAPSHOT:
+        fetch(entry, progress=progress)  # the builder reads the cached folder
     model = call_with_args(registry.load_object(model_entry.builder), args, {}, "arguments", model_entry.builder)
+    if entry.format == SNAPSHOT:
+        return model
     state = load_state_dict(fetch(entry, progress=progress), entry.format)
     apply_weights(model, state, entry)
     return model

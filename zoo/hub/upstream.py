@@ -10,7 +10,10 @@ against that prefix; the entries record that prefix as ``sha256_prefix`` and zoo
 publishes no hash of its pipelines' files; their entries say ``verify: weights`` (a download must load as weights,
 and its sha256 is pinned in the cache at the first download).
 
-Adding a library (transformers text classifiers, say) is one generator function taking the registered model names of
+transformers' default pipeline models for text classifiers and encoders are repository snapshots (``format: hf``) at
+the revisions transformers pins (``zoo/nlp/upstream.py``).
+
+Adding a library is one generator function taking the registered model names of
 its task, kept beside the task (``zoo/<task>/upstream.py``) and named in :data:`UPSTREAM`; entries appear only for
 models the registry holds. :func:`on_meta` and :func:`shapes` help a generator check that upstream weights fit a zoo
 builder without allocating them.
@@ -152,6 +155,7 @@ UPSTREAM: dict[str, list[tuple[str, str]]] = {
     "driving": [("torchvision", "zoo.driving.upstream:torchvision_driving")],
     "medical": [("torchvision", "zoo.medical.upstream:torchvision_backbones")],
     "speech": [("torchaudio", "zoo.speech.upstream:torchaudio_asr")],
+    "nlp": [("transformers", "zoo.nlp.upstream:transformers_encoders")],
 }
 
 

@@ -6,6 +6,7 @@ pretrained checkpoint names), so they keep ``save_pretrained`` and the rest of t
 
     >>> model = bert_tiny(num_classes=2, vocab_size=8000, max_length=128)
     >>> model = pretrained("google/bert_uncased_L-2_H-128_A-2", num_classes=2)     # a hub id, or a local directory
+    >>> model = pretrained("nlp/pretrained.distilbert-base-uncased-finetuned-sst-2-english")  # a zoo catalog entry
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from zoo.errors import CheckpointError
-from zoo.nlp.tokenization import is_local, unreadable_message
+from zoo.nlp.tokenization import is_local, local_checkpoint, unreadable_message
 
 # Sizes of Turc et al. (2019), "Well-Read Students Learn Better": layers, hidden size, attention heads.
 BERT_SIZES: dict[str, tuple[int, int, int]] = {"tiny": (2, 128, 2), "mini": (4, 256, 4), "small": (4, 512, 8)}
@@ -70,9 +71,11 @@ def bert_small(
 
 
 def pretrained(checkpoint: str, num_classes: int = 2, hf_config: dict[str, Any] | None = None) -> nn.Module:
-    """Any ``AutoModelForSequenceClassification`` checkpoint (a local directory or a hub id) with a new head.
+    """Any ``AutoModelForSequenceClassification`` checkpoint (a local directory, a hub id, or a zoo catalog name
+    such as ``nlp/pretrained.distilbert-base-uncased-finetuned-sst-2-english``) with a new head.
 
-    A local directory is read with ``local_files_only``: no hub call. ``hf_config`` (the model's transformers
+    A local directory (and a catalog entry, once fetched into the zoo cache) is read with ``local_files_only``: no
+    hub call. ``hf_config`` (the model's transformers
     config as a dict) builds the architecture without reading ``checkpoint`` at all; zoo passes it when it loads its
     own checkpoint of a fine-tuned model, whose weights then replace the random ones.
     """
@@ -81,6 +84,7 @@ def pretrained(checkpoint: str, num_classes: int = 2, hf_config: dict[str, Any] 
     if hf_config is not None:
         config = AutoConfig.for_model(**{**hf_config, "num_labels": num_classes})
         return AutoModelForSequenceClassification.from_config(config)
+    checkpoint = local_checkpoint(checkpoint)
     local = is_local(checkpoint)
     path = str(Path(checkpoint).expanduser()) if local else checkpoint
     try:
@@ -95,6 +99,7 @@ def pretrained_config(checkpoint: str, num_classes: int) -> dict[str, Any]:
     """The transformers config of ``checkpoint`` with ``num_classes`` labels, as plain JSON."""
     from transformers import AutoConfig
 
+    checkpoint = local_checkpoint(checkpoint)
     local = is_local(checkpoint)
     path = str(Path(checkpoint).expanduser()) if local else checkpoint
     try:

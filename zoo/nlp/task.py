@@ -137,7 +137,8 @@ class TextClassification(Task):
         if checkpoint is None and _needs_checkpoint(self.entry.model(self.config.model.name).builder):
             raise ConfigError(
                 f"model {self.config.model.name!r} fine-tunes a pretrained checkpoint: set model.args.checkpoint "
-                "to a local directory (config, weights, tokenizer) or a Hugging Face hub id"
+                "to a local directory (config, weights, tokenizer), a Hugging Face hub id, or a zoo catalog name "
+                "(python -m zoo checkpoints nlp)"
             )
         if checkpoint is not None:
             from zoo.nlp.models import pretrained_config

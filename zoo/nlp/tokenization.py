@@ -130,10 +130,23 @@ def is_local(checkpoint: str) -> bool:
     return Path(checkpoint).expanduser().is_dir()
 
 
+def local_checkpoint(checkpoint: str) -> str:
+    """A zoo catalog name (``nlp/pretrained.<tag>``) as its snapshot folder in the zoo cache, fetched once;
+    a directory or a hub id as it is."""
+    from zoo.hub.catalog import NAME, get_checkpoint
+
+    if is_local(checkpoint) or not checkpoint.startswith("nlp/") or not NAME.match(checkpoint):
+        return checkpoint
+    from zoo.hub.download import fetch
+
+    return str(fetch(get_checkpoint(checkpoint)))
+
+
 def pretrained_encoder(checkpoint: str, max_length: int, model_limit: int | None = None) -> TextEncoder:
     """The checkpoint's own (fast) tokenizer, truncating to the least of ``max_length`` and the model's limits."""
     from transformers import AutoTokenizer
 
+    checkpoint = local_checkpoint(checkpoint)
     local = is_local(checkpoint)
     path = str(Path(checkpoint).expanduser()) if local else checkpoint
     try:
