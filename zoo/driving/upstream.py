@@ -17,7 +17,7 @@ import inspect
 from typing import Any
 
 from zoo.driving.index import SEGMENTATION_MODELS
-from zoo.hub.upstream import FILE_HASH, on_meta, shapes
+from zoo.hub.upstream import on_meta, shapes, torchvision_file
 
 TASK = "driving"
 # zoo model -> (torchvision builder, tag prefix) pairs; the first builder's DEFAULT weights are the zoo default.
@@ -100,14 +100,9 @@ def _entry(zoo_model: str, builder_name: str, prefix: str, weights: Any, default
     else:
         preprocessing = {"channels": 3, "input": "float in [0, 1], any size",
                          "min_size": builder_args.get("min_size", 800), "max_size": builder_args.get("max_size", 1333)}
-    file_name = weights.url.rsplit("/", 1)[-1]
-    found = FILE_HASH.search(file_name)
     entry = {
         "name": f"{TASK}/{zoo_model}.{prefix}{weights.name.lower()}",
-        "file_name": file_name,
-        "sources": [weights.url],
-        "format": "pth",
-        "sha256_prefix": found.group(1) if found else "",
+        **torchvision_file(weights),
         "builder_args": builder_args,
         "head": head,
         "params": meta["num_params"],

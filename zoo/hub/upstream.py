@@ -59,6 +59,39 @@ def torchvision_classifiers(models: set[str]) -> tuple[list[dict[str, Any]], dic
     return entries, label_sets
 
 
+def torchvision_file(weights: Any) -> dict[str, Any]:
+    """Where a torchvision weights file lives, and the sha256 prefix its name carries (torchvision checks the same)."""
+    file_name = weights.url.rsplit("/", 1)[-1]
+    found = FILE_HASH.search(file_name)
+    return {"file_name": file_name, "sources": [weights.url], "format": "pth",
+            "sha256_prefix": found.group(1) if found else ""}
+
+
+def classification_metrics(meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """A torchvision classifier's published metrics (percentages become fractions), on its named label set."""
+    return [
+        {"dataset": LABEL_SETS.get(dataset, dataset).lower(), "split": "val", "metric": METRIC_NAMES.get(metric, metric),
+         "value": round(value / 100, 6) if metric in METRIC_NAMES else value}
+        for dataset, values in meta.get("_metrics", {}).items()
+        for metric, value in values.items()
+    ]
+
+
+def label_set_name(builder_name: str, weights: Any) -> str:
+    """The name the weights' label list is stored under: the dataset they were scored on, or builder and weights."""
+    scored_on = next(iter(weights.meta.get("_metrics", {})), "")
+    return LABEL_SETS.get(scored_on, f"{builder_name}-{weights.name}".lower())
+
+
+def classification_preprocessing(weights: Any) -> dict[str, Any]:
+    """The resize, crop and normalisation a torchvision classifier's weights were trained with."""
+    transform = weights.transforms()
+    return {
+        "image_size": transform.crop_size[0], "resize_size": transform.resize_size[0], "channels": 3,
+        "mean": list(transform.mean), "std": list(transform.std), "interpolation": transform.interpolation.value,
+    }
+
+
 def _torchvision_entry(
     zoo_model: str, builder_name: str, weights: Any, default: bool, variant_in_tag: bool
 ) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
@@ -77,32 +110,16 @@ def _torchvision_entry(
         return None, {}
     from zoo.hub.pretrained import find_head
 
-    metrics = []
-    for dataset, values in meta.get("_metrics", {}).items():
-        for metric, value in values.items():
-            name = METRIC_NAMES.get(metric, metric)
-            metrics.append({"dataset": LABEL_SETS.get(dataset, dataset).lower(), "split": "val", "metric": name,
-                            "value": round(value / 100, 6) if metric in METRIC_NAMES else value})
-    label_set = LABEL_SETS.get(next(iter(meta.get("_metrics", {})), ""), f"{builder_name}-{weights.name}".lower())
-    transform = weights.transforms()
-    preprocessing = {
-        "image_size": transform.crop_size[0], "resize_size": transform.resize_size[0], "channels": 3,
-        "mean": list(transform.mean), "std": list(transform.std), "interpolation": transform.interpolation.value,
-    }
-    file_name = weights.url.rsplit("/", 1)[-1]
-    prefix = FILE_HASH.search(file_name)
+    label_set = label_set_name(builder_name, weights)
     variant = builder_name.removeprefix(f"{zoo_model}_") + "_" if variant_in_tag else ""
     entry = {
         "name": f"vision/{zoo_model}.{variant}{weights.name.lower()}",
-        "file_name": file_name,
-        "sources": [weights.url],
-        "format": "pth",
-        "sha256_prefix": prefix.group(1) if prefix else "",
+        **torchvision_file(weights),
         "builder_args": builder_args,
         "head": list(find_head(ours, num_classes)),
         "params": meta["num_params"],
-        "metrics": metrics,
-        "preprocessing": preprocessing,
+        "metrics": classification_metrics(meta),
+        "preprocessing": classification_preprocessing(weights),
         "labels": label_set,
         "license": meta.get("license", TORCHVISION_LICENSE),
         "recipe": meta.get("recipe", ""),

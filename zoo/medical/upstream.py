@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from zoo.hub.upstream import FILE_HASH, LABEL_SETS, METRIC_NAMES, TORCHVISION_LICENSE, on_meta, shapes
+from zoo.hub.upstream import (
+    TORCHVISION_LICENSE,
+    classification_metrics,
+    classification_preprocessing,
+    label_set_name,
+    on_meta,
+    shapes,
+    torchvision_file,
+)
 
 # medical model -> the torchvision builder whose weights fit it.
 TORCHVISION_BACKBONES: dict[str, str] = {
@@ -64,32 +72,17 @@ def _entry(
     if shapes(ours) != shapes(reference):
         return None, {}
     stem = next(name for name, module in ours.named_modules() if isinstance(module, nn.Conv2d))
-    metrics = [
-        {"dataset": LABEL_SETS.get(dataset, dataset).lower(), "split": "val", "metric": METRIC_NAMES.get(k, k),
-         "value": round(v / 100, 6) if k in METRIC_NAMES else v}
-        for dataset, values in meta.get("_metrics", {}).items()
-        for k, v in values.items()
-    ]
-    label_set = LABEL_SETS.get(next(iter(meta.get("_metrics", {})), ""), f"{builder_name}-{weights.name}".lower())
-    transform = weights.transforms()
-    file_name = weights.url.rsplit("/", 1)[-1]
-    prefix = FILE_HASH.search(file_name)
+    label_set = label_set_name(builder_name, weights)
     entry = {
         "name": f"medical/{zoo_model}.{weights.name.lower()}",
-        "file_name": file_name,
-        "sources": [weights.url],
-        "format": "pth",
-        "sha256_prefix": prefix.group(1) if prefix else "",
+        **torchvision_file(weights),
         "builder_args": builder_args,
         "head": list(find_head(ours, num_classes)),
         "first_conv": [f"{stem}."],
         "renames": RENAMES.get(zoo_model, []),
         "params": meta["num_params"],
-        "metrics": metrics,
-        "preprocessing": {
-            "image_size": transform.crop_size[0], "resize_size": transform.resize_size[0], "channels": 3,
-            "mean": list(transform.mean), "std": list(transform.std), "interpolation": transform.interpolation.value,
-        },
+        "metrics": classification_metrics(meta),
+        "preprocessing": classification_preprocessing(weights),
         "labels": label_set,
         "license": meta.get("license", TORCHVISION_LICENSE),
         "recipe": meta.get("recipe", ""),
