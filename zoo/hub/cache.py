@@ -128,8 +128,11 @@ def _sentence(text: str) -> str:
     return text.strip().splitlines()[0].split(". ")[0] if text.strip() else "(no reason given)"
 
 
-def write_record(path: Path, entry: CheckpointEntry, sha256: str, source: str) -> None:
-    """Record a verified file; for an entry without a published hash this pins the sha256 it arrived with."""
+def write_record(
+    path: Path, entry: CheckpointEntry, sha256: str, source: str, files: dict[str, dict[str, Any]] | None = None
+) -> None:
+    """Record a verified file; for an entry without a published hash this pins the sha256 it arrived with. A
+    snapshot folder's ``files`` (its manifest, when the caller already hashed them) are not hashed again."""
     stat = path.stat()
     record = {
         "name": entry.name, "sha256": sha256, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
@@ -138,7 +141,7 @@ def write_record(path: Path, entry: CheckpointEntry, sha256: str, source: str) -
     if path.is_dir():  # a snapshot: the sha256 is of this list, and each file's size and time say if it changed
         from zoo.hub import snapshot
 
-        record["files"] = snapshot.manifest(path)
+        record["files"] = files if files is not None else snapshot.manifest(path)
         record["size"] = sum(f["size"] for f in record["files"].values())
     if entry.verify == "weights":
         record["pinned"] = True  # no hash was published: this is the sha256 of the first download, checked since

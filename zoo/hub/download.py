@@ -94,11 +94,12 @@ def fetch(
         errors: list[str] = []
         mismatch = False
         for source in sources(entry, mirror_location or mirror()):
+            files = None  # a snapshot's manifest, hashed once while it was checked
             try:
                 if entry.format == SNAPSHOT:
                     from zoo.hub import snapshot
 
-                    digest = snapshot.download(source, entry, pinned)
+                    digest, files = snapshot.download(source, entry, pinned)
                 else:
                     digest = _download(source, entry, show, retries, backoff_s, pinned)
             except DownloadError as error:
@@ -109,7 +110,7 @@ def fetch(
                 shutil.rmtree(target)
             os.replace(cache.partial_for(entry), target)
             fsync(target.parent)
-            cache.write_record(target, entry, digest, source)
+            cache.write_record(target, entry, digest, source, files)
             return _unpacked(entry, target)
         partial = cache.partial_for(entry)
         if partial.is_file() and partial.stat().st_size == 0:

@@ -86,9 +86,10 @@ def problem(folder: Path) -> str:
     return ""
 
 
-def download(source: str, entry: CheckpointEntry, pinned: str = "") -> str:
-    """Fill the entry's partial folder from ``source`` and return its :func:`digest`; a snapshot that fails the
-    check (or, once pinned, differs from the pin) is removed with the reason."""
+def download(source: str, entry: CheckpointEntry, pinned: str = "") -> tuple[str, dict[str, dict[str, Any]]]:
+    """Fill the entry's partial folder from ``source`` and return its :func:`digest` and :func:`manifest` (which
+    the cache record keeps, so nothing is hashed twice); a snapshot that fails the check (or, once pinned, differs
+    from the pin) is removed with the reason."""
     from zoo.hub import cache
 
     staging = cache.partial_for(entry)
@@ -116,7 +117,7 @@ def download(source: str, entry: CheckpointEntry, pinned: str = "") -> str:
     if found:
         shutil.rmtree(staging, ignore_errors=True)
         raise HashMismatchError(f"{found}; the snapshot was discarded")
-    return digest(files)
+    return digest(files), files
 
 
 def _changed(files: dict[str, dict[str, Any]], record: dict[str, Any]) -> str:
