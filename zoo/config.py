@@ -43,6 +43,7 @@ class OptimConfig:
     momentum: float = 0.9  # sgd only
     nesterov: bool = False  # sgd only
     betas: tuple[float, float] = (0.9, 0.999)  # adamw only
+    fused: bool | None = None  # one kernel for all parameters; None: wherever every parameter allows it
 
 
 @dataclass

@@ -89,17 +89,24 @@ class SeededDataset(Dataset):
         return len(self.dataset)  # type: ignore[arg-type]
 
     def __getitem__(self, key: int | tuple[int, int]) -> Any:
-        epoch, index = key if isinstance(key, tuple) else (0, key)
-        item = self.dataset[index]
+        return self.__getitems__([key])[0]
+
+    def __getitems__(self, keys: Sequence[int | tuple[int, int]]) -> list[Any]:
+        """A whole batch: the DataLoader asks for it at once, so the caller's RNG is saved and restored once."""
         if self.transform is None:
-            return item
+            return [self.dataset[key[1] if isinstance(key, tuple) else key] for key in keys]
         generator = torch.default_generator  # saved and restored by hand: fork_rng costs more than small transforms
         state = generator.get_state()
-        generator.manual_seed(hash((self.seed, epoch, index)) & 0x7FFF_FFFF_FFFF_FFFF)
+        items = []
         try:
-            return self.transform(item)
+            for key in keys:
+                epoch, index = key if isinstance(key, tuple) else (0, key)
+                item = self.dataset[index]
+                generator.manual_seed(hash((self.seed, epoch, index)) & 0x7FFF_FFFF_FFFF_FFFF)
+                items.append(self.transform(item))
         finally:
             generator.set_state(state)
+        return items
 
 
 def make_loader(

@@ -153,7 +153,7 @@ class Trainer:
         accumulate, started = trainer.accumulate, time.perf_counter()
         window_loss = torch.zeros((), device=self.device)
         window_samples, window_start, stop = 0, time.perf_counter(), p.step >= self.total_steps
-        window_micro_batches = 0
+        window_micro_batches, world_size = 0, distributed.world_size()
         loader = TimedIterator(self.train_loader)
         self.model.train()
         try:
@@ -169,8 +169,8 @@ class Trainer:
                             out = self._forward_backward(batch, accumulate)
                     window_micro_batches += 1
                     p.batch_in_epoch += 1
-                    p.samples += out.size * distributed.world_size()
-                    window_loss += out.loss.detach().float() * out.size
+                    p.samples += out.size * world_size
+                    window_loss.add_(out.loss.detach(), alpha=out.size)
                     window_samples += out.size
                     if not boundary:
                         continue
@@ -219,7 +219,7 @@ class Trainer:
     def _forward_backward(self, batch: Any, accumulate: int) -> Any:
         with self.precision.autocast():
             out = self.task.train_step(self.train_model, batch)
-        self.scaler.scale(out.loss / accumulate).backward()
+        self.scaler.scale(out.loss / accumulate if accumulate > 1 else out.loss).backward()
         return out
 
     def _gradient_sync(self, boundary: bool) -> Any:
