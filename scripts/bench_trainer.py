@@ -249,6 +249,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="CPU threads for every contender (0: torch's default)")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="these contenders (the raw loop always runs)")
     args = parser.parse_args()
+    if args.slice < 1 or args.steps < 2 * args.slice:
+        parser.error(f"--steps must hold at least two slices of --slice steps (got {args.steps} and {args.slice})")
     device = torch.device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
