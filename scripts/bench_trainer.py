@@ -13,7 +13,7 @@ the spread shown beside the overall ratio. Lightning and Hugging Face's Trainer 
 (pip install -e ".[bench]": greenlet, lightning, accelerate).
 
     python scripts/bench_trainer.py                  # CPU, the default recipe's model
-    python scripts/bench_trainer.py --image-size 8 --width 4 --batch-size 16 --steps 600   # per-step overhead
+    python scripts/bench_trainer.py --image-size 8 --width 4 --batch-size 16 --steps 900   # per-step overhead
     python scripts/bench_trainer.py --device cuda
 """
 
@@ -148,6 +148,7 @@ def hf_trainer(dataset: Dataset, build: Callable, device: torch.device, batch_si
             output_dir=tmp, max_steps=total, per_device_train_batch_size=batch_size, learning_rate=LR,
             lr_scheduler_type="constant", weight_decay=0.0, report_to=[], save_strategy="no", logging_strategy="no",
             disable_tqdm=True, use_cpu=device.type == "cpu", dataloader_drop_last=True,
+            max_grad_norm=0.0,  # it clips by default; no other contender does
         )
         model = Wrapped()
         Trainer(model=model, args=args, train_dataset=dataset, data_collator=collate,
@@ -187,16 +188,19 @@ class Interleaver:
         contenders = [Contender(name, train) for name, train in trainers.items()]
         runs = [greenlet(lambda c=c: self._work(c)) for c in contenders]
         self.scheduler = getcurrent()
-        gc.collect()
-        gc.freeze()  # set-up objects stay out of the collections that fall inside the timed slices
         handle = register_optimizer_step_post_hook(self._after_step)
         try:
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                first_round = True
                 while not all(run.dead for run in runs):  # a round: one slice of every contender
                     for contender, run in zip(contenders, runs, strict=True):
                         if not run.dead:
                             self.current = contender
                             run.switch()
+                    if first_round:  # every contender is set up and warmed up: what exists now is never garbage
+                        gc.collect()
+                        gc.freeze()  # so no full collection of it falls inside somebody's timed slice
+                        first_round = False
         finally:
             handle.remove()
             gc.unfreeze()
@@ -241,7 +245,7 @@ class Interleaver:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--steps", type=int, default=200, help="timed optimizer steps of each contender")
+    parser.add_argument("--steps", type=int, default=300, help="timed optimizer steps of each contender")
     parser.add_argument("--slice", type=int, default=5, help="optimizer steps a contender runs before handing over")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--image-size", type=int, default=32)
@@ -254,6 +258,8 @@ def main() -> None:
     device = torch.device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # zoo turns it on; the process-wide setting then holds for every contender
     total = WARMUP_STEPS + args.steps
     overrides, dataset, build = workload(args.batch_size * 40, args.batch_size, args.image_size, args.width)
     trainers: dict[str, Callable[[], None]] = {

@@ -3,8 +3,10 @@
 import random
 
 import pytest
+import torch
+from torch.utils.data import Dataset
 
-from zoo.data import EpochSampler
+from zoo.data import EpochSampler, SeededDataset, make_loader
 
 
 def _lengths(n: int, seed: int = 0) -> list[int]:
@@ -131,3 +133,30 @@ def test_device_loader_follows_the_sampler_and_its_resume_point():
     assert sorted(full.tolist()) == values.tolist() and len(loader) == 3
     sampler.set_epoch(2, start=4)
     assert torch.equal(torch.cat(list(loader)), full[4:]) and len(loader) == 2
+
+
+class _NoisyItems(Dataset):
+    """A dataset that draws from the global RNG itself, as user datasets may."""
+
+    def __len__(self) -> int:
+        return 8
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return torch.full((1,), float(index)) + torch.rand(1)
+
+
+def test_batched_fetch_seeds_each_transform_by_item_and_leaves_the_dataset_on_the_callers_rng():
+    dataset = SeededDataset(_NoisyItems(), lambda item: (item, torch.rand(2)), seed=7)
+    loader = make_loader(dataset, 4, EpochSampler(8, shuffle=True, seed=7), None, 0, False, seed=7)
+    torch.manual_seed(0)
+    batches = list(loader)
+    torch.manual_seed(0)
+    assert all(torch.equal(a[1], b[1]) for a, b in zip(batches, list(loader)))
+    # a transform's numbers depend only on (seed, epoch, index): the same as fetching that item alone
+    items = torch.cat([items.flatten() for items, _ in batches])
+    noise = torch.cat([noise for _, noise in batches])
+    for position, index in enumerate(items.floor().long().tolist()):
+        torch.testing.assert_close(noise[position], dataset[(0, index)][1])
+    # the dataset's own draws are the caller's stream, in fetch order, as when each item was fetched alone
+    torch.manual_seed(0)
+    torch.testing.assert_close(items - items.floor(), torch.rand(8))

@@ -4,7 +4,7 @@ from torch import nn
 
 from zoo.config import OptimConfig
 from zoo.errors import ConfigError
-from zoo.optim import build_optimizer, fusable
+from zoo.optim import build_optimizer, fusable, with_own_kernel
 
 
 def _train(model: nn.Module, config: OptimConfig, steps: int = 5) -> nn.Module:
@@ -46,3 +46,28 @@ def test_asking_for_the_fused_kernel_where_it_cannot_run_names_the_fix():
     with pytest.raises(ConfigError, match="optim.fused=null"):
         build_optimizer(OptimConfig(fused=True), model)
     assert not build_optimizer(OptimConfig(), model).defaults["fused"]
+
+
+@pytest.mark.parametrize(("saved_fused", "now_fused"), [(True, False), (False, None), (None, True)])
+def test_a_resumed_optimizer_keeps_the_kernel_it_was_built_with(saved_fused, now_fused):
+    saved = _train(_model(), OptimConfig(fused=saved_fused))
+    before = build_optimizer(OptimConfig(fused=saved_fused), saved)
+    saved(torch.randn(4, 6)).sum().backward()
+    before.step()
+    optimizer = build_optimizer(OptimConfig(fused=now_fused), saved)
+    optimizer.load_state_dict(with_own_kernel(optimizer, before.state_dict()))
+    expected = optimizer.defaults["fused"]
+    assert all(group["fused"] == expected for group in optimizer.param_groups)
+    saved(torch.randn(4, 6)).sum().backward()
+    optimizer.step()  # the restored state (its step counters) suits the kernel in use
+    assert all(optimizer.state[p]["step"].item() == 2 for p in saved.parameters())
+
+
+def test_sparse_embeddings_keep_the_default_kernel():
+    model = nn.EmbeddingBag(10, 4, mode="sum", sparse=True)
+    optimizer = build_optimizer(OptimConfig(name="sgd", lr=0.1, momentum=0.0), model)
+    assert not optimizer.defaults["fused"]
+    model(torch.tensor([[1, 2]])).sum().backward()
+    optimizer.step()
+    with pytest.raises(ConfigError, match="sparse embeddings"):
+        build_optimizer(OptimConfig(name="sgd", fused=True), model)

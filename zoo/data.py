@@ -93,20 +93,20 @@ class SeededDataset(Dataset):
 
     def __getitems__(self, keys: Sequence[int | tuple[int, int]]) -> list[Any]:
         """A whole batch: the DataLoader asks for it at once, so the caller's RNG is saved and restored once."""
+        pairs = [key if isinstance(key, tuple) else (0, key) for key in keys]
+        items = [self.dataset[index] for _, index in pairs]  # any randomness of the dataset itself is the caller's
         if self.transform is None:
-            return [self.dataset[key[1] if isinstance(key, tuple) else key] for key in keys]
+            return items
         generator = torch.default_generator  # saved and restored by hand: fork_rng costs more than small transforms
         state = generator.get_state()
-        items = []
         try:
-            for key in keys:
-                epoch, index = key if isinstance(key, tuple) else (0, key)
-                item = self.dataset[index]
+            transformed = []
+            for (epoch, index), item in zip(pairs, items):
                 generator.manual_seed(hash((self.seed, epoch, index)) & 0x7FFF_FFFF_FFFF_FFFF)
-                items.append(self.transform(item))
+                transformed.append(self.transform(item))
+            return transformed
         finally:
             generator.set_state(state)
-        return items
 
 
 def make_loader(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -21,13 +22,37 @@ def build_optimizer(config: OptimConfig, model: nn.Module) -> torch.optim.Optimi
         {"params": decay, "weight_decay": config.weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
     ]
-    fused = fusable(decay + no_decay) if config.fused is None else config.fused
-    if fused and not fusable(decay + no_decay):
+    possible = fusable(decay + no_decay) and not sparse_gradients(model)
+    fused = possible if config.fused is None else config.fused
+    if fused and not possible:
         raise ConfigError("optim.fused=true needs plain floating-point parameters on one CPU or GPU device (not "
-                          "sharded ones); set optim.fused=null to use the fused kernel only where it applies")
+                          "sharded ones) and dense gradients (no sparse embeddings); set optim.fused=null to use the "
+                          "fused kernel only where it applies")
     if config.name == "sgd":
         return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov, fused=fused)
     return torch.optim.AdamW(groups, lr=config.lr, betas=tuple(config.betas), fused=fused)
+
+
+KERNEL_OPTIONS = ("fused", "foreach")
+
+
+def with_own_kernel(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> dict[str, Any]:
+    """A saved optimizer state whose parameter groups keep ``optimizer``'s kernel choice.
+
+    torch's ``load_state_dict`` takes every group option from the checkpoint, so a run saved with one kernel would
+    resume with it whatever ``optim.fused`` says now, and fail where that kernel cannot run (sharded parameters).
+    """
+    groups = [
+        {**saved, **{key: own[key] for key in KERNEL_OPTIONS if key in own}}
+        for saved, own in zip(state["param_groups"], optimizer.param_groups)
+    ]  # a different number of groups is left to torch's own error
+    return {**state, "param_groups": groups + state["param_groups"][len(groups):]}
+
+
+def sparse_gradients(model: nn.Module) -> bool:
+    """Embeddings with ``sparse=True`` produce sparse gradients, which no fused kernel takes."""
+    return any(getattr(module, "sparse", False) is True for module in model.modules()
+               if isinstance(module, (nn.Embedding, nn.EmbeddingBag)))
 
 
 def fusable(parameters: list[torch.Tensor]) -> bool:

@@ -26,7 +26,7 @@ from zoo.data import DeviceLoader, EpochSampler, SeededDataset, fits_on, make_lo
 from zoo.errors import ConfigError, NonFiniteLossError
 from zoo.io import atomic_write_json
 from zoo.logs import RunLogger, format_metrics
-from zoo.optim import build_optimizer, build_scheduler
+from zoo.optim import build_optimizer, build_scheduler, with_own_kernel
 from zoo.perf import TimedIterator, count_flops, peak_flops
 from zoo.runtime import (
     Precision,
@@ -348,13 +348,14 @@ class Trainer:
 
     def _restore(self, path: Path) -> None:
         state = checkpoint.load_trainer_state(path)
+        optimizer_state = with_own_kernel(self.optimizer, state["optimizer"])
         if self.sharded:
             from zoo.fsdp import load_full_state
 
-            load_full_state(self.model, self.optimizer, checkpoint.read_weights(path), state["optimizer"])
+            load_full_state(self.model, self.optimizer, checkpoint.read_weights(path), optimizer_state)
         else:
             checkpoint.load_weights(path, self.model, "model")
-            self.optimizer.load_state_dict(state["optimizer"])
+            self.optimizer.load_state_dict(optimizer_state)
         if self.ema is not None:
             checkpoint.load_weights(path, self.ema.module, "ema")
         self.scheduler.load_state_dict(state["scheduler"])
