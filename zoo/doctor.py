@@ -23,6 +23,7 @@ EXTRAS = {
     "export": "zoo export --format onnx, checked with onnxruntime",
     "medical": "MONAI models, NIfTI and DICOM readers for the medical task",
     "test": "the test suite (pytest) and what its tests exercise",
+    "bench": "scripts/bench_trainer.py: the interleaved comparison with Lightning and Hugging Face's Trainer",
 }
 ENVIRONMENT = ("ZOO_HOME", "ZOO_DATA", "ZOO_OFFLINE", "ZOO_MIRROR", "ZOO_CATALOG", "ZOO_CONFIGS", "HF_HUB_OFFLINE",
                "HF_HOME", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS")
