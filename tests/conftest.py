@@ -44,6 +44,20 @@ def run_zoo(*args: str, timeout: float = 300, check: bool = True, **kwargs) -> s
 
 
 @pytest.fixture
+def zoo_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The test's own cache, seeing only the catalogs the test sets (no user catalog, mirror or offline switch)."""
+    from zoo.hub import catalog
+
+    home = tmp_path / "zoo_home"
+    monkeypatch.setenv("ZOO_HOME", str(home))
+    for name in ("ZOO_CATALOG", "ZOO_OFFLINE", "ZOO_MIRROR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(catalog, "_extra", [])
+    monkeypatch.setattr(catalog, "_fetched", {})
+    return home
+
+
+@pytest.fixture
 def tiny_vision() -> list[str]:
     return list(TINY_VISION)
 

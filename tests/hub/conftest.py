@@ -13,17 +13,9 @@ NAME = "vision/small_cnn.tiny"
 
 
 @pytest.fixture(autouse=True)
-def zoo_home(tmp_path, monkeypatch) -> Path:
-    """Each test gets its own cache and sees only the catalogs it sets."""
-    from zoo.hub import catalog
-
-    home = tmp_path / "zoo_home"
-    monkeypatch.setenv("ZOO_HOME", str(home))
-    for name in ("ZOO_CATALOG", "ZOO_OFFLINE", "ZOO_MIRROR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(catalog, "_extra", [])
-    monkeypatch.setattr(catalog, "_fetched", {})
-    return home
+def zoo_home(zoo_home: Path) -> Path:
+    """Every hub test gets its own cache (the shared fixture, used automatically here)."""
+    return zoo_home
 
 
 @pytest.fixture(scope="session")

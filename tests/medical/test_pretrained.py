@@ -15,12 +15,7 @@ from zoo.errors import HeadReinitializedWarning
 from zoo.hub import catalog
 
 
-@pytest.fixture(autouse=True)
-def isolated_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "home"))
-    for name in ("ZOO_CATALOG", "ZOO_OFFLINE", "ZOO_MIRROR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(catalog, "_extra", [])
+pytestmark = pytest.mark.usefixtures("zoo_home")
 
 
 def _serve(name: str, state: dict[str, torch.Tensor], tmp_path, monkeypatch) -> catalog.CheckpointEntry:

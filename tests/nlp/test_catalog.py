@@ -18,16 +18,6 @@ NAME = "nlp/pretrained.tiny-bert"
 
 
 @pytest.fixture
-def zoo_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "zoo_home"
-    monkeypatch.setenv("ZOO_HOME", str(home))
-    for variable in ("ZOO_CATALOG", "ZOO_OFFLINE", "ZOO_MIRROR"):
-        monkeypatch.delenv(variable, raising=False)
-    monkeypatch.setattr(catalog, "_extra", [])
-    return home
-
-
-@pytest.fixture
 def hosted(tmp_path: Path, local_bert: Path, zoo_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A catalog whose entry's source is a folder beside it holding a tiny BERT snapshot, with files a snapshot
     leaves out (other frameworks' weights, a README)."""

@@ -24,12 +24,7 @@ SMALL = {"extractor_conv_layer_config": [(32, 10, 5), (32, 3, 2), (32, 2, 2)], "
          "encoder_ff_interm_features": 64}
 
 
-@pytest.fixture(autouse=True)
-def isolated_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("ZOO_HOME", str(tmp_path / "home"))
-    for name in ("ZOO_CATALOG", "ZOO_OFFLINE", "ZOO_MIRROR"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(catalog, "_extra", [])
+pytestmark = pytest.mark.usefixtures("zoo_home")
 
 
 def test_every_asr_pipeline_has_an_entry_read_from_its_metadata():
