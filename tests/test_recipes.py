@@ -38,5 +38,5 @@ def test_recipe_opens_with_the_command_that_runs_it(name):
     assert first.startswith("# python -m zoo.train "), first
     argv = shlex.split(first.removeprefix("# python -m zoo.train "))
     options = dict(zip(argv[::2], argv[1::2]))
-    resolved = recipes._recipe_for(options["--task"], options.get("--model"), options.get("--dataset"))
-    assert resolved == recipes.recipe_path(name)
+    task, problem = recipes.split_task(options["--task"], options.get("--problem"))
+    assert recipes.recipe_for(task, problem, options.get("--model"), options.get("--dataset")) == name

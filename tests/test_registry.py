@@ -44,18 +44,43 @@ def test_a_name_registered_twice_is_an_error():
     entry = registry.DatasetEntry(name="x", loader="m:f", description="")
     with pytest.raises(ValueError, match="registered twice"):
         registry.make_task(
-            "t", description="", implementation="m:C", default_model="a", default_dataset="x",
-            metrics=(), models=[], datasets=[entry, registry.DatasetEntry(name="x", loader="m:g", description="")],
+            "t", description="", problems=[_problem()], models=[],
+            datasets=[entry, registry.DatasetEntry(name="x", loader="m:g", description="")],
         )
+
+
+def _problem(name: str = "p") -> registry.ProblemEntry:
+    return registry.ProblemEntry(name=name, description="", implementation="m:C", default_model="a",
+                                 default_dataset="x", metrics=())
+
+
+def _model(name: str, problem: str = "") -> registry.ModelEntry:
+    return registry.ModelEntry(name=name, builder="m:f", description="", params=1, input="", default_dataset="x",
+                               recipe="t/a_x", problem=problem)
+
+
+def test_a_domain_with_two_problems_checks_every_entry_names_one():
+    problems = [_problem("p"), _problem("q")]
+    dataset = registry.DatasetEntry(name="x", loader="m:f", description="", problems=("p", "q"))
+    with pytest.raises(ValueError, match="names problem ''"):
+        registry.make_task("t", description="", problems=problems, models=[_model("a")], datasets=[dataset])
+    with pytest.raises(ValueError, match="serves"):
+        registry.make_task("t", description="", problems=problems, models=[_model("a", "p")],
+                           datasets=[registry.DatasetEntry(name="x", loader="m:f", description="")])
+    entry = registry.make_task("t", description="", problems=[_problem("p")], models=[_model("a")],
+                               datasets=[registry.DatasetEntry(name="x", loader="m:f", description="")])
+    assert entry.model("a").problem == "p" and entry.dataset("x").problems == ("p",)
 
 
 @pytest.mark.parametrize("task", registry.list_tasks())
 def test_every_entry_points_at_code_and_a_recipe(task):
     entry = zoo.get_task(task)
-    assert entry.default_model in entry.models and entry.default_dataset in entry.datasets
-    assert recipe_path(entry.default_recipe).is_file()
-    assert callable(registry.load_object(entry.implementation))
-    assert entry.export and callable(registry.load_object(entry.export)), "every task says how it is exported"
+    for problem in entry.problems.values():
+        assert entry.model(problem.default_model).problem == problem.name
+        assert problem.name in entry.dataset(problem.default_dataset).problems
+        assert recipe_path(problem.default_recipe).is_file()
+        assert callable(registry.load_object(problem.implementation))
+        assert problem.export and callable(registry.load_object(problem.export)), "every problem says how it exports"
     for model in entry.models.values():
         assert callable(registry.load_object(model.builder)), model.builder
         assert recipe_path(model.recipe).is_file(), model.recipe

@@ -108,6 +108,7 @@ def prepare_run(
     output: str | Path | None = None,
     resume: bool = False,
     overrides: list[str] | tuple[str, ...] = (),
+    problem: str | None = None,
 ) -> tuple[RunConfig, Path]:
     """The config and run directory of a new or resumed run; resuming reads the run's own saved config."""
     if resume:
@@ -119,7 +120,7 @@ def prepare_run(
             run_config = from_dict(apply_overrides(load_yaml(saved), list(overrides)))
             recipes.check_names(run_config)
             return run_config, run_dir
-    run_config = recipes.resolve(task, model, dataset, config, overrides)
+    run_config = recipes.resolve(task, model, dataset, config, overrides, problem=problem)
     run_dir = Path(output) if output is not None else default_run_dir(run_config)
     if not resume and (run_dir / "checkpoints").exists():
         raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another --output")
@@ -129,6 +130,7 @@ def prepare_run(
 def train(
     task: str | None = None,
     *,
+    problem: str | None = None,
     model: str | None = None,
     dataset: str | None = None,
     config: str | Path | None = None,
@@ -137,13 +139,16 @@ def train(
     overrides: dict[str, Any] | list[str] | None = None,
     **kwargs: Any,
 ) -> TrainResult:
-    """Train a recipe; ``trainer__epochs=1`` is the keyword form of the override ``trainer.epochs=1``."""
+    """Train a recipe; ``trainer__epochs=1`` is the keyword form of the override ``trainer.epochs=1``.
+
+    ``problem`` (or ``task="vision/detection"``) picks a problem's default recipe; a model picks its own problem.
+    """
     from zoo.trainer import Trainer
 
     items = overrides.items() if isinstance(overrides, dict) else []
     texts = [o for o in overrides or [] if isinstance(overrides, list)]
     texts += [f"{k}={_yaml(v)}" for k, v in [*items, *((k.replace("__", "."), v) for k, v in kwargs.items())]]
-    run_config, run_dir = prepare_run(task, model, dataset, config, output, resume, texts)
+    run_config, run_dir = prepare_run(task, model, dataset, config, output, resume, texts, problem=problem)
     trainer = Trainer(run_config, run_dir)
     summary = trainer.fit(resume=resume)
     return TrainResult(run_dir, summary, trainer.inference_model)

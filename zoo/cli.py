@@ -43,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a recipe", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    train.add_argument("--task", help="task name (vision, ...)")
+    train.add_argument("--task", help="task name (vision, ...), or TASK/PROBLEM (vision/detection)")
+    train.add_argument("--problem", help="the task's problem (classification, detection, ...); picks its default "
+                       "recipe (default: the model's, else the task's first)")
     train.add_argument("--model", help="model name; picks its recipe")
     train.add_argument("--dataset", help="dataset name; picks its recipe")
     train.add_argument("--config", help="a recipe YAML file of your own")
@@ -75,7 +77,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Write inputs of a recipe's validation split in the form predict reads them, and "
                     "references.json with what each truly holds: python -m zoo samples --task vision, then "
                     "python -m zoo predict --checkpoint RUN samples/vision/*.png")
-    samples.add_argument("--task", required=True, help="a task name (see zoo list)")
+    samples.add_argument("--task", required=True, help="a task name (see zoo list), or TASK/PROBLEM")
+    samples.add_argument("--problem", help="the task's problem (default: the model's, else the task's first)")
     samples.add_argument("--model", help="pick the recipe by model, e.g. crnn_ctc or unet (default: the task's)")
     samples.add_argument("--dataset", help="pick the recipe by dataset (default: the task's embedded one)")
     samples.add_argument("--output", help="directory to write into (default: samples/TASK)")
@@ -177,6 +180,8 @@ def _list(args: argparse.Namespace) -> int:
         return 0
     print(format_table(["task", "description", "default"], [[t.name, t.description, t.default_recipe] for t in tasks]))
     print()
+    print(registry.list_problems(args.task))
+    print()
     print(registry.list_models(args.task))
     print()
     print(registry.list_datasets(args.task))
@@ -192,6 +197,7 @@ def _listing_json(tasks: list[registry.TaskEntry]) -> list[dict]:
             "description": t.description,
             "default_recipe": t.default_recipe,
             "metrics": list(t.metrics),
+            "problems": [asdict(p) | {"default_recipe": p.default_recipe} for p in t.problems.values()],
             "models": [asdict(m) for m in t.models.values()],
             "datasets": [asdict(d) for d in t.datasets.values()],
         }
@@ -204,7 +210,8 @@ def _train(args: argparse.Namespace) -> int:
     from zoo.trainer import Trainer
 
     overrides = [*args.overrides, *([f"trainer.device={args.device}"] if args.device else [])]
-    config, run_dir = prepare_run(args.task, args.model, args.dataset, args.config, args.output, args.resume, overrides)
+    config, run_dir = prepare_run(args.task, args.model, args.dataset, args.config, args.output, args.resume, overrides,
+                                  problem=args.problem)
     from zoo import distributed
 
     try:
@@ -251,7 +258,7 @@ def _samples(args: argparse.Namespace) -> int:
     from zoo.samples import REFERENCES, write_samples
 
     paths = write_samples(args.task, args.output, model=args.model, dataset=args.dataset, count=args.count,
-                          overrides=args.overrides)
+                          overrides=args.overrides, problem=args.problem)
     for path in paths:
         print(path)
     if paths:

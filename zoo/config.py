@@ -1,6 +1,6 @@
 """Run configuration: a flat YAML recipe, ``key.sub=value`` overrides, and a schema that rejects mistakes.
 
-A recipe has seven sections (task, model, data, task_args, optim, scheduler, trainer). ``model.args`` and ``data.args`` are
+A recipe has nine sections (task, problem, model, data, task_args, optim, scheduler, trainer, target). ``model.args`` and ``data.args`` are
 passed to the registered builder and loader, and are checked against their signatures when the run starts.
 """
 
@@ -22,6 +22,9 @@ from zoo.errors import ConfigError
 class ModelConfig:
     name: str = ""
     args: dict[str, Any] = field(default_factory=dict)
+    # Weights to start from: a catalog name (zoo checkpoints), a zoo checkpoint or run directory, or a Hugging Face
+    # model directory; a head whose label set differs is re-initialised with a warning (zoo.pretrained).
+    pretrained: str = ""
 
 
 @dataclass
@@ -97,14 +100,28 @@ class TrainerConfig:
 
 
 @dataclass
+class TargetConfig:
+    """What a recipe promises: the validation metric it reaches, the threshold, and the CPU budget it is held to
+    (read by scripts/bench_tasks.py, the README's model table and the slow recipe test)."""
+
+    metric: str = ""  # a validation metric of the problem, e.g. top1
+    threshold: float = 0.0
+    mode: Literal["max", "min"] = "max"  # "max": the metric must reach at least the threshold
+    budget_s: float = 0.0  # wall time of the whole training command on two CPU cores
+
+
+@dataclass
 class RunConfig:
     task: str = ""
+    problem: str = ""  # the task's problem (classification, detection, ...); empty: the model's
+    recipe: str = ""  # the recipe the training settings came from (configs/<task>/<model>_<dataset>), when known
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     task_args: dict[str, Any] = field(default_factory=dict)  # options of the task itself, checked by the task
     optim: OptimConfig = field(default_factory=OptimConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    target: TargetConfig = field(default_factory=TargetConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(dataclasses.asdict(self))

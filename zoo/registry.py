@@ -1,8 +1,10 @@
-"""The registry: which tasks exist, and the models and datasets each one offers.
+"""The registry: which domains (tasks) exist, the problems each one holds, and their models and datasets.
 
-Everything here is plain data. Each task's index (``zoo/<task>/index.py``) declares its entries with the dotted
-location of the function that builds them, so listing never imports torch or a domain library; the builder is
-imported on first use.
+Everything here is plain data. Each domain's index (``zoo/<domain>/index.py``) declares its problems
+(classification, detection, transcription, ...), each with the Task class that trains it, and its models and
+datasets with the dotted location of the function that builds them, so listing never imports torch or a domain
+library; the builder is imported on first use. A model names the one problem it solves; a dataset names the
+problems it serves.
 
 >>> import zoo
 >>> zoo.list_tasks()
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -36,6 +38,25 @@ TASK_INDEXES: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class ProblemEntry:
+    """A kind of work inside a domain: the Task class that trains it, its metrics and its default recipe."""
+
+    name: str
+    description: str
+    implementation: str  # "package.module:Class" implementing zoo.task.Task
+    default_model: str
+    default_dataset: str
+    metrics: tuple[str, ...]
+    # "package.module:function" of (model, model name, info) -> zoo.export.ExportSpec; "" when not exportable
+    export: str = ""
+    task: str = ""  # the domain, filled in by make_task
+
+    @property
+    def default_recipe(self) -> str:
+        return recipe_name(self.task, self.default_model, self.default_dataset)
+
+
+@dataclass(frozen=True)
 class ModelEntry:
     """A model a task can build, described well enough to choose it without building it."""
 
@@ -49,8 +70,9 @@ class ModelEntry:
     license: str = ""
     source: str = ""
     checkpoints: tuple[str, ...] = ()
-    # Building it fetches weights named in model.args (a hub id): tests generated from the registry skip it.
+    # Its recipe starts from catalog weights (model.pretrained): tests generated from the registry skip building it.
     downloads_weights: bool = False
+    problem: str = ""  # the problem it solves; may be left out in a domain with one problem
     task: str = ""
 
     def build(self, **kwargs: Any) -> Any:
@@ -69,6 +91,7 @@ class DatasetEntry:
     embedded: bool = False
     license: str = ""
     source: str = ""
+    problems: tuple[str, ...] = ()  # the problems it serves; may be left out in a domain with one problem
     task: str = ""
 
     def load(self, **kwargs: Any) -> Any:
@@ -77,22 +100,39 @@ class DatasetEntry:
 
 @dataclass(frozen=True)
 class TaskEntry:
-    """A task: its trainer interface, its default recipe and what it offers."""
+    """A domain: its problems (the first is its default), models and datasets."""
 
     name: str
     description: str
-    implementation: str  # "package.module:Class" implementing zoo.task.Task
-    default_model: str
-    default_dataset: str
-    metrics: tuple[str, ...]
+    problems: dict[str, ProblemEntry]
     models: dict[str, ModelEntry] = field(default_factory=dict)
     datasets: dict[str, DatasetEntry] = field(default_factory=dict)
-    # "package.module:function" of (model, model name, info) -> zoo.hub.export.ExportSpec; "" when not exportable
-    export: str = ""
+
+    @property
+    def default_problem(self) -> ProblemEntry:
+        return next(iter(self.problems.values()))
+
+    # The domain's defaults are those of its default problem.
+    @property
+    def default_model(self) -> str:
+        return self.default_problem.default_model
+
+    @property
+    def default_dataset(self) -> str:
+        return self.default_problem.default_dataset
 
     @property
     def default_recipe(self) -> str:
-        return recipe_name(self.name, self.default_model, self.default_dataset)
+        return self.default_problem.default_recipe
+
+    @property
+    def metrics(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(m for p in self.problems.values() for m in p.metrics))
+
+    def problem(self, name: str) -> ProblemEntry:
+        if name not in self.problems:
+            raise UnknownNameError("problem", name, self.problems, where=f"in task {self.name!r}")
+        return self.problems[name]
 
     def model(self, name: str) -> ModelEntry:
         if name not in self.models:
@@ -104,31 +144,45 @@ class TaskEntry:
             raise UnknownNameError("dataset", name, self.datasets, where=f"in task {self.name!r}")
         return self.datasets[name]
 
+    def models_for(self, problem: str) -> list[str]:
+        return [m.name for m in self.models.values() if m.problem == problem]
+
+    def datasets_for(self, problem: str) -> list[str]:
+        return [d.name for d in self.datasets.values() if problem in d.problems]
+
 
 def make_task(
     name: str,
     *,
     description: str,
-    implementation: str,
-    default_model: str,
-    default_dataset: str,
-    metrics: tuple[str, ...],
+    problems: list[ProblemEntry],
     models: list[ModelEntry],
     datasets: list[DatasetEntry],
-    export: str = "",
 ) -> TaskEntry:
-    """Assemble a task index; a name registered twice is an error, not a silent overwrite."""
-    return TaskEntry(
-        name=name,
-        description=description,
-        implementation=implementation,
-        default_model=default_model,
-        default_dataset=default_dataset,
-        metrics=metrics,
-        models=_unique("model", name, models),
-        datasets=_unique("dataset", name, datasets),
-        export=export,
-    )
+    """Assemble a domain's index, checked: names are unique, every model names a declared problem, every dataset
+    serves one, and each problem's defaults fit it. A domain with one problem may leave the problem out of entries."""
+    table = _unique("problem", name, problems)
+    only = next(iter(table)) if len(table) == 1 else None
+    models = [m if m.problem else replace(m, problem=only or "") for m in models]
+    datasets = [d if d.problems else replace(d, problems=(only,) if only else ()) for d in datasets]
+    entry = TaskEntry(name=name, description=description, problems=table,
+                      models=_unique("model", name, models), datasets=_unique("dataset", name, datasets))
+    for model in entry.models.values():
+        if model.problem not in table:
+            raise ValueError(f"model {model.name!r} of task {name!r} names problem {model.problem!r}; "
+                             f"declared: {', '.join(table)}")
+    for dataset in entry.datasets.values():
+        if not dataset.problems or any(p not in table for p in dataset.problems):
+            raise ValueError(f"dataset {dataset.name!r} of task {name!r} serves {dataset.problems!r}; "
+                             f"declared: {', '.join(table)}")
+    for problem in table.values():
+        if entry.model(problem.default_model).problem != problem.name:
+            raise ValueError(f"problem {problem.name!r} of task {name!r}: default model {problem.default_model!r} "
+                             "solves another problem")
+        if problem.name not in entry.dataset(problem.default_dataset).problems:
+            raise ValueError(f"problem {problem.name!r} of task {name!r}: default dataset {problem.default_dataset!r} "
+                             "does not serve it")
+    return entry
 
 
 def recipe_name(task: str, model: str, dataset: str) -> str:
@@ -177,7 +231,6 @@ def list_models(task: str | None = None, pattern: str | None = None, pretrained:
     ``pretrained=True`` keeps only models with checkpoints in the catalogs, with ``checkpoints`` holding their names
     (read from the catalog files, without importing torch).
     """
-    from dataclasses import replace
     from fnmatch import fnmatch
 
     entries = [
@@ -207,6 +260,7 @@ def list_datasets(task: str | None = None) -> list[DatasetEntry]:
 
 MODEL_COLUMNS = [
     ("task", lambda m: m.task),
+    ("problem", lambda m: m.problem),
     ("model", lambda m: m.name),
     ("params", lambda m: human(m.params)),
     ("input", lambda m: m.input),
@@ -215,6 +269,7 @@ MODEL_COLUMNS = [
 ]
 DATASET_COLUMNS = [
     ("task", lambda d: d.task),
+    ("problems", lambda d: ", ".join(d.problems)),
     ("dataset", lambda d: d.name),
     ("classes", lambda d: d.num_classes),
     ("embedded", lambda d: d.embedded),
@@ -228,3 +283,22 @@ def get_model_entry(task: str, name: str) -> ModelEntry:
 
 def get_dataset_entry(task: str, name: str) -> DatasetEntry:
     return get_task(task).dataset(name)
+
+
+def get_problem_entry(task: str, name: str | None = None) -> ProblemEntry:
+    """A problem of a domain; ``None`` is the domain's default problem."""
+    entry = get_task(task)
+    return entry.default_problem if name is None else entry.problem(name)
+
+
+def list_problems(task: str | None = None) -> list[ProblemEntry]:
+    return Table([p for t in _tasks(task) for p in t.problems.values()], PROBLEM_COLUMNS)
+
+
+PROBLEM_COLUMNS = [
+    ("task", lambda p: p.task),
+    ("problem", lambda p: p.name),
+    ("default recipe", lambda p: p.default_recipe),
+    ("metrics", lambda p: ", ".join(p.metrics)),
+    ("description", lambda p: p.description),
+]

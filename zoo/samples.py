@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from zoo import registry
 from zoo.errors import ConfigError
 
 REFERENCES = "references.json"
@@ -84,12 +85,17 @@ def write_samples(
     dataset: str | None = None,
     count: int = 8,
     overrides: Sequence[str] = (),
+    problem: str | None = None,
 ) -> list[Path]:
-    """Write ``count`` inputs of the recipe's validation split into ``output`` (default ``samples/<task>``)."""
+    """Write ``count`` inputs of the recipe's validation split into ``output`` (default ``samples/<task>``, or
+    ``samples/<task>/<problem>`` for a problem other than the task's first)."""
     from zoo import recipes
     from zoo.task import load_task
 
-    config = recipes.resolve(task, model=model, dataset=dataset, overrides=list(overrides))
-    directory = Path(output) if output is not None else Path("samples") / config.task
+    config = recipes.resolve(task, model=model, dataset=dataset, overrides=list(overrides), problem=problem)
+    default = Path("samples") / config.task
+    if config.problem != registry.get_task(config.task).default_problem.name:
+        default = default / config.problem
+    directory = Path(output) if output is not None else default
     directory.mkdir(parents=True, exist_ok=True)
     return load_task(config).write_samples(directory, count)

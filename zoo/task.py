@@ -74,6 +74,7 @@ class Task:
     def __init__(self, config: RunConfig):
         self.config = config
         self.entry = registry.get_task(config.task)
+        self.problem_entry = self.entry.problem(config.problem or self.entry.model(config.model.name).problem)
         self.options = _build(self.Options, config.task_args, "task_args.") if self.Options else None
         if self.Options is None and config.task_args:
             raise ConfigError(f"task {config.task!r} takes no task_args, got {sorted(config.task_args)}")
@@ -174,8 +175,10 @@ def call_with_args(
 
 
 def load_task(config: RunConfig, saved_info: dict[str, Any] | None = None) -> Task:
-    """The task of ``config``; ``saved_info`` is the info of a checkpoint being loaded (see ``Task.saved_info``)."""
+    """The Task of ``config``'s problem (the model's); ``saved_info`` is the info of a checkpoint being loaded (see
+    ``Task.saved_info``)."""
     entry = registry.get_task(config.task)
-    task = registry.load_object(entry.implementation)(config)
+    problem = entry.problem(config.problem or entry.model(config.model.name).problem)
+    task = registry.load_object(problem.implementation)(config)
     task.saved_info = saved_info
     return task

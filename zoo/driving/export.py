@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from zoo.driving.index import SEGMENTATION_MODELS
+from zoo import registry
 from zoo.errors import ExportError
 from zoo.hub.export import BATCH, ExportSpec
 
@@ -30,12 +30,13 @@ class SegmentationLogits(nn.Module):
 
 
 def export_spec(model: nn.Module, model_name: str, info: dict[str, Any]) -> ExportSpec:
-    if model_name not in SEGMENTATION_MODELS:
+    segmenters = registry.get_task("driving").models_for("segmentation")
+    if model_name not in segmenters:
         raise ExportError(
             f"driving detector {model_name!r} cannot be exported by zoo export: it takes a list of images and "
             "returns boxes per image, sizes that tracing cannot keep dynamic. Script it instead, as torchvision "
             "supports for its detectors: torch.jit.script(zoo.api.load(CHECKPOINT).model) (it then returns "
-            f"(losses, detections)); or export a segmentation model ({', '.join(sorted(SEGMENTATION_MODELS))})"
+            f"(losses, detections)); or export a segmentation model ({', '.join(segmenters)})"
         )
     size = info.get("image_size") or info.get("resize_size") or 520
     height, width = (size, size) if isinstance(size, int) else size

@@ -1,29 +1,21 @@
 """What the driving task offers: plain data, read without importing torch."""
 
-from zoo.registry import DatasetEntry, ModelEntry, make_task
+from zoo.registry import DatasetEntry, ModelEntry, ProblemEntry, make_task
 
 _TORCHVISION = "https://github.com/pytorch/vision"
 _BSD = "BSD-3-Clause"
 _BOXES = "list of RGB float images in [0, 1], any size; resized inside to min_size/max_size"
 _PIXELS = "RGB float batch (N, 3, H, W), ImageNet-normalised"
 
-# Models that label pixels; every other model of the task detects boxes.
-SEGMENTATION_MODELS = frozenset({"lraspp_mobilenet_v3", "deeplabv3_mobilenet_v3", "deeplabv3_resnet50", "fcn_resnet50"})
-# What each dataset can serve: boxes (detection), pixel labels (segmentation), or both.
-DATASET_PROBLEMS: dict[str, tuple[str, ...]] = {
-    "road_scenes": ("detection", "segmentation"), "kitti": ("detection",), "coco": ("detection",),
-    "voc": ("detection",), "penn_fudan": ("detection",), "cityscapes": ("segmentation",),
-}
-
 
 def _detector(name: str, description: str, params: int, recipe_dataset: str, downloads_weights: bool = False,
               input: str = _BOXES) -> ModelEntry:
     """A detector whose recipe is ``driving/<name>_<recipe_dataset>``; ``downloads_weights``: that recipe starts
-    from catalog weights (task_args.pretrained), so the registry's smoke test skips it (tests/driving covers it)."""
+    from catalog weights (model.pretrained), so the registry's smoke test skips it (tests/driving covers it)."""
     return ModelEntry(
         name=name, builder=f"zoo.driving.detectors:{name}", description=description, params=params, input=input,
         default_dataset=recipe_dataset, recipe=f"driving/{name}_{recipe_dataset}", license=_BSD, source=_TORCHVISION,
-        downloads_weights=downloads_weights,
+        downloads_weights=downloads_weights, problem="detection",
     )
 
 
@@ -32,18 +24,33 @@ def _segmenter(name: str, description: str, params: int, recipe_dataset: str, do
     return ModelEntry(
         name=name, builder=f"zoo.driving.segmenters:{name}", description=description, params=params, input=_PIXELS,
         default_dataset=recipe_dataset, recipe=f"driving/{name}_{recipe_dataset}", license=_BSD, source=_TORCHVISION,
-        downloads_weights=downloads_weights,
+        downloads_weights=downloads_weights, problem="segmentation",
     )
 
 
 TASK = make_task(
     "driving",
     description="Road-user detection (boxes, COCO mAP) and road-scene segmentation (mean IoU); the model picks which.",
-    implementation="zoo.driving.task:driving_task",
-    export="zoo.driving.export:export_spec",
-    default_model="fcos_mobilenet_v3",
-    default_dataset="road_scenes",
-    metrics=("map_50", "map", "map_75", "ap_<class>", "miou", "pixel_accuracy", "loss"),
+    problems=[
+        ProblemEntry(
+            name="detection",
+            description="Road-user detection: boxes, COCO mAP@[.5:.95], mAP@.5 and AP per class.",
+            implementation="zoo.driving.task:Detection",
+            export="zoo.driving.export:export_spec",
+            default_model="fcos_mobilenet_v3",
+            default_dataset="road_scenes",
+            metrics=("map_50", "map", "map_75", "ap_<class>", "loss"),
+        ),
+        ProblemEntry(
+            name="segmentation",
+            description="Road-scene segmentation: mean IoU and pixel accuracy.",
+            implementation="zoo.driving.task:Segmentation",
+            export="zoo.driving.export:export_spec",
+            default_model="lraspp_mobilenet_v3",
+            default_dataset="road_scenes",
+            metrics=("miou", "pixel_accuracy", "loss"),
+        ),
+    ],
     models=[
         _detector("fcos_mobilenet_v3", "FCOS, anchor-free, on a MobileNetV3-Large FPN (strides 8-64); the default "
                   "recipe halves its width for small images on a CPU.", 1_087_123, "road_scenes"),
@@ -69,6 +76,7 @@ TASK = make_task(
     datasets=[
         DatasetEntry(
             name="road_scenes",
+            problems=("detection", "segmentation",),
             loader="zoo.driving.datasets:road_scenes",
             description="Embedded: generated 192x128 road scenes with cars, trucks, pedestrians, cyclists and traffic "
             "lights in perspective, occluding each other; boxes, or pixel labels in 12 Cityscapes-like classes.",
@@ -79,6 +87,7 @@ TASK = make_task(
         ),
         DatasetEntry(
             name="kitti",
+            problems=("detection",),
             loader="zoo.driving.datasets:kitti",
             description="KITTI 2D object detection: training/image_2 and label_2 (8 classes; DontCare regions "
             "ignored in evaluation, left out of the loss); val is every 5th training frame.",
@@ -88,6 +97,7 @@ TASK = make_task(
         ),
         DatasetEntry(
             name="coco",
+            problems=("detection",),
             loader="zoo.driving.datasets:coco",
             description="COCO-format instances JSON (COCO 2017 or any COCO-style set), filtered to road users by "
             "default.",
@@ -97,6 +107,7 @@ TASK = make_task(
         ),
         DatasetEntry(
             name="voc",
+            problems=("detection",),
             loader="zoo.driving.datasets:voc",
             description="Pascal VOC XML annotations (VOC 2007/2012 or any VOC-style set), road users by default.",
             num_classes=5,
@@ -105,6 +116,7 @@ TASK = make_task(
         ),
         DatasetEntry(
             name="penn_fudan",
+            problems=("detection",),
             loader="zoo.driving.datasets:penn_fudan",
             description="Penn-Fudan pedestrians: 170 street images, 345 pedestrians boxed; the last 50 images are val.",
             num_classes=1,
@@ -113,6 +125,7 @@ TASK = make_task(
         ),
         DatasetEntry(
             name="cityscapes",
+            problems=("segmentation",),
             loader="zoo.driving.datasets:cityscapes",
             description="Cityscapes fine annotations: leftImg8bit + gtFine labelIds mapped to the 19 train ids, "
             "resized to 512x256 by default.",

@@ -4,8 +4,7 @@
     python -m zoo.train --task driving --model lraspp_mobilenet_v3      # segmentation of the same scenes
     python -m zoo.train --task driving --dataset kitti data.args.root=/data/kitti trainer.device=cuda
 
-One task, two problems: the model decides which (``SEGMENTATION_MODELS`` in the index), and the dataset must
-serve that problem. torchvision detectors return a dict of losses in training mode and detections in evaluation
+One task, two problems: each model names its problem in the index, and the dataset must serve that problem. torchvision detectors return a dict of losses in training mode and detections in evaluation
 mode; the trainer calls ``model.eval()`` before ``eval_step``, so the validation loss is computed in training mode
 under no_grad with every normalisation and dropout layer kept in evaluation mode (running statistics, no
 updates) and the random proposal sampling of two-stage detectors seeded: the same loss as in training, measured
@@ -35,7 +34,6 @@ from zoo import registry
 from zoo.driving import draw
 from zoo.driving.datasets import DrivingSplit, read_rgb
 from zoo.driving.formats import IGNORE_INDEX
-from zoo.driving.index import DATASET_PROBLEMS, SEGMENTATION_MODELS
 from zoo.driving.metrics import DetectionAP, SegmentationScores, coco_backend
 from zoo.driving.transforms import (
     IMAGENET_MEAN,
@@ -47,11 +45,6 @@ from zoo.driving.transforms import (
 )
 from zoo.errors import ConfigError, ZooError
 from zoo.task import StepOutput, Task, TaskData, call_with_args, evaluated_split
-
-
-def driving_task(config: Any) -> Task:
-    """The task object for ``config``: detection, or segmentation when the model is a segmentation model."""
-    return (Segmentation if config.model.name in SEGMENTATION_MODELS else Detection)(config)
 
 
 @dataclass
@@ -102,14 +95,6 @@ class _Driving(Task):
 
     def _load(self, split: str) -> DrivingSplit:
         entry = self.entry.dataset(self.config.data.dataset)
-        served = DATASET_PROBLEMS.get(entry.name, ("detection",))
-        if self.problem not in served:
-            fits = [m for m in self.entry.models if (m in SEGMENTATION_MODELS) == (served[0] == "segmentation")]
-            datasets = [d for d, problems in DATASET_PROBLEMS.items() if self.problem in problems]
-            raise ConfigError(
-                f"dataset {entry.name!r} is for {served[0]}, but model {self.config.model.name!r} does {self.problem}; "
-                f"choose a {served[0]} model ({', '.join(fits)}) or a {self.problem} dataset ({', '.join(datasets)})"
-            )
         loader = registry.load_object(entry.loader)
         return call_with_args(loader, self.config.data.args, {"split": split, "problem": self.problem}, "data.args",
                               entry.loader)

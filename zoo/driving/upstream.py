@@ -16,7 +16,6 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from zoo.driving.index import SEGMENTATION_MODELS
 from zoo.hub.upstream import on_meta, shapes, torchvision_file
 
 TASK = "driving"
@@ -70,7 +69,7 @@ def _entry(zoo_model: str, builder_name: str, prefix: str, weights: Any, default
 
     meta = weights.meta
     num_classes = len(meta["categories"])
-    segmentation = zoo_model in SEGMENTATION_MODELS
+    segmentation = registry.get_model_entry("driving", zoo_model).problem == "segmentation"
     reference_kwargs: dict[str, Any] = {"num_classes": num_classes}
     if segmentation and "lraspp" not in builder_name:
         reference_kwargs["aux_loss"] = True  # torchvision turns the auxiliary head on when it loads these weights

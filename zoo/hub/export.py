@@ -79,12 +79,14 @@ def load_for_export(checkpoint: str | Path) -> tuple[Any, str, str, dict[str, An
 
 
 def export_spec(task: str, model: Any, model_name: str, info: dict[str, Any]) -> ExportSpec:
-    """The task's own description of how ``model`` is exported; its export function raises when it cannot be."""
+    """The problem's own description of how ``model`` is exported; its export function raises when it cannot be."""
     from zoo.registry import get_task, load_object
 
-    location = get_task(task).export
+    entry = get_task(task)
+    problem = entry.problem(entry.model(model_name).problem)
+    location = problem.export
     if not location:
-        raise ExportError(f"task {task!r} does not support export yet: its models have no traceable form declared")
+        raise ExportError(f"{task} {problem.name} does not support export: its models have no traceable form declared")
     return load_object(location)(model, model_name, info)
 
 

@@ -16,12 +16,12 @@ import torch
 from torch import nn
 
 from zoo.hub.export import BATCH, ExportSpec
-from zoo.medical.index import PROBLEMS
+from zoo import registry
 
 
 def export_spec(model: nn.Module, model_name: str, info: dict[str, Any]) -> ExportSpec:
     channels = next(m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Conv3d))).in_channels
-    if PROBLEMS.get(model_name) == "segmentation":
+    if registry.get_model_entry("medical", model_name).problem == "segmentation":
         sides = _sides(info.get("patch_size") or info.get("image_size") or 64, int(info.get("spatial_dims", 2)))
     else:
         sides = _sides(info.get("image_size", 224), 2)

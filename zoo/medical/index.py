@@ -1,19 +1,9 @@
 """What the medical task offers: plain data, read without importing torch."""
 
-from zoo.registry import DatasetEntry, ModelEntry, make_task
+from zoo.registry import DatasetEntry, ModelEntry, ProblemEntry, make_task
 
 _TORCHVISION = "https://github.com/pytorch/vision"
 _MEDMNIST = "https://medmnist.com (Yang et al., 2023)"
-
-# The problem each model solves; the task reads the matching targets (labels or masks) from the dataset.
-PROBLEMS: dict[str, str] = {
-    "resnet18": "classification",
-    "resnet50": "classification",
-    "densenet121": "classification",
-    "unet": "segmentation",
-    "monai_unet": "segmentation",
-}
-
 
 def _medmnist(name: str, title: str, description: str, num_classes: int, license: str = "CC BY 4.0") -> DatasetEntry:
     return DatasetEntry(
@@ -24,20 +14,37 @@ def _medmnist(name: str, title: str, description: str, num_classes: int, license
         num_classes=num_classes,
         license=license,
         source=_MEDMNIST,
+        problems=("classification",),
     )
 
 
 TASK = make_task(
     "medical",
     description="Medical imaging: diagnosis (AUROC, accuracy) and lesion/organ segmentation (Dice, IoU), 2D and 3D.",
-    implementation="zoo.medical.task:MedicalImaging",
-    export="zoo.medical.export:export_spec",
-    default_model="resnet18",
-    default_dataset="phantom",
-    metrics=("auroc", "accuracy", "dice", "iou", "loss"),
+    problems=[
+        ProblemEntry(
+            name="classification",
+            description="Diagnosis: single- or multi-label classification of scans (AUROC, accuracy).",
+            implementation="zoo.medical.task:Diagnosis",
+            export="zoo.medical.export:export_spec",
+            default_model="resnet18",
+            default_dataset="phantom",
+            metrics=("auroc", "accuracy", "loss"),
+        ),
+        ProblemEntry(
+            name="segmentation",
+            description="Lesion and organ segmentation, 2D and 3D (Dice, IoU), sliding-window inference.",
+            implementation="zoo.medical.task:LesionSegmentation",
+            export="zoo.medical.export:export_spec",
+            default_model="unet",
+            default_dataset="phantom",
+            metrics=("dice", "iou", "loss"),
+        ),
+    ],
     models=[
         ModelEntry(
             name="resnet18",
+            problem="classification",
             builder="zoo.medical.models:resnet18",
             description="ResNet-18 diagnosis classifier, stem for the scan's channels (ImageNet or 3x3 stride 1).",
             params=11_171_779,
@@ -49,6 +56,7 @@ TASK = make_task(
         ),
         ModelEntry(
             name="resnet50",
+            problem="classification",
             builder="zoo.medical.models:resnet50",
             description="ResNet-50 diagnosis classifier with a stem for the scan's channels.",
             params=23_524_424,
@@ -60,6 +68,7 @@ TASK = make_task(
         ),
         ModelEntry(
             name="densenet121",
+            problem="classification",
             builder="zoo.medical.models:densenet121",
             description="DenseNet-121 (the CheXNet backbone) for single- or multi-label diagnosis.",
             params=6_961_934,
@@ -71,6 +80,7 @@ TASK = make_task(
         ),
         ModelEntry(
             name="unet",
+            problem="segmentation",
             builder="zoo.medical.models:unet",
             description="U-Net (Ronneberger et al., 2015), 2D or 3D, Dice + cross-entropy, sliding-window inference.",
             params=482_483,
@@ -82,6 +92,7 @@ TASK = make_task(
         ),
         ModelEntry(
             name="monai_unet",
+            problem="segmentation",
             builder="zoo.medical.models:monai_unet",
             description="MONAI's residual U-Net (needs pip install -e \".[medical]\").",
             params=403_098,
@@ -95,6 +106,7 @@ TASK = make_task(
     datasets=[
         DatasetEntry(
             name="phantom",
+            problems=("classification", "segmentation",),
             loader="zoo.medical.phantoms:phantom",
             description="Embedded: generated scans with organs and cyst/tumour lesions; labels and organ/lesion masks.",
             splits=("train", "val", "test"),
@@ -117,6 +129,7 @@ TASK = make_task(
         _medmnist("tissuemnist", "TissueMNIST", "kidney cortex microscopy, 8 cell types", 8),
         DatasetEntry(
             name="image_csv",
+            problems=("classification",),
             loader="zoo.medical.folders:image_csv",
             description="Your images (PNG, JPEG, DICOM, NIfTI) listed in root/labels.csv: one class column or 0/1 "
                         "finding columns.",
@@ -126,6 +139,7 @@ TASK = make_task(
         ),
         DatasetEntry(
             name="mask_folder",
+            problems=("segmentation",),
             loader="zoo.medical.folders:mask_folder",
             description="Your images and masks: root/images/NAME.* with root/masks/NAME.png (class index per pixel).",
             license="yours",
@@ -133,6 +147,7 @@ TASK = make_task(
         ),
         DatasetEntry(
             name="msd",
+            problems=("segmentation",),
             loader="zoo.medical.volumes:msd",
             description="NIfTI volumes (or DICOM series) in the Medical Segmentation Decathlon layout, as 2D slices "
                         "or 3D.",

@@ -21,23 +21,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from zoo.errors import ConfigError, UnknownNameError
+from zoo.errors import ConfigError
 from zoo.medical.classification import Classification
 from zoo.medical.data import MedicalSplit
-from zoo.medical.index import PROBLEMS
 from zoo.medical.segmentation import Segmentation
 from zoo.task import StepOutput, Task, TaskData, evaluated_split
 
-_PROBLEMS = {"classification": Classification, "segmentation": Segmentation}
-
-
 class MedicalImaging(Task):
+    """What both medical problems share; a subclass names its problem's logic (``Problem``)."""
+
     monitor_mode = "max"
+    Problem: type = Classification
 
     def __init__(self, config: Any):
-        if config.model.name not in PROBLEMS:
-            raise UnknownNameError("model", config.model.name, PROBLEMS, where="in task 'medical'")
-        self.problem = _PROBLEMS[PROBLEMS[config.model.name]]()
+        self.problem = self.Problem()
         # task_args and predict options are those of the run's problem, so a misplaced option is named as such.
         self.Options, self.PredictOptions = self.problem.Options, self.problem.PredictOptions
         super().__init__(config)
@@ -67,7 +64,8 @@ class MedicalImaging(Task):
         has = split.classes is not None if self.problem.name == "classification" else split.mask_classes is not None
         if has:
             return
-        fitting = sorted(m for m, p in PROBLEMS.items() if p != self.problem.name)
+        fitting = [m for m in self.entry.models.values() if m.problem != self.problem.name]
+        fitting = [m.name for m in fitting]
         what = "diagnosis labels" if self.problem.name == "classification" else "masks"
         raise ConfigError(
             f"dataset {dataset!r} has no {what}, which model {model!r} ({self.problem.name}) trains on: choose a model "
@@ -147,3 +145,11 @@ class MedicalImaging(Task):
         """Classification: the confusion matrix and captioned samples; segmentation: predicted and reference
         overlays side by side."""
         return self.problem.report(model, batches, info, directory)
+
+
+class Diagnosis(MedicalImaging):
+    Problem = Classification
+
+
+class LesionSegmentation(MedicalImaging):
+    Problem = Segmentation

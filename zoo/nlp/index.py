@@ -1,6 +1,6 @@
 """What the NLP task offers: plain data, read without importing torch or transformers."""
 
-from zoo.registry import DatasetEntry, ModelEntry, make_task
+from zoo.registry import DatasetEntry, ModelEntry, ProblemEntry, make_task
 
 _TRANSFORMERS = "https://github.com/huggingface/transformers"
 _INPUT = "WordPiece ids trained on the data, <= max_length tokens ({} in its recipe{})"
@@ -8,11 +8,17 @@ _INPUT = "WordPiece ids trained on the data, <= max_length tokens ({} in its rec
 TASK = make_task(
     "nlp",
     description="Text classification (sentiment, topic): accuracy and macro F1; BERT from scratch or fine-tuned.",
-    implementation="zoo.nlp.task:TextClassification",
-    export="zoo.nlp.export:export_spec",
-    default_model="bert_tiny",
-    default_dataset="sentiment",
-    metrics=("accuracy", "f1_macro", "loss"),
+    problems=[
+        ProblemEntry(
+            name="classification",
+            description="Text classification (sentiment, topic): accuracy and macro F1.",
+            implementation="zoo.nlp.task:TextClassification",
+            export="zoo.nlp.export:export_spec",
+            default_model="bert_tiny",
+            default_dataset="sentiment",
+            metrics=("accuracy", "f1_macro", "loss"),
+        ),
+    ],
     models=[
         ModelEntry(
             name="bert_tiny",

@@ -28,7 +28,6 @@ from zoo.task import StepOutput, Task, TaskData
 
 @dataclass
 class RecommendationOptions:
-    objective: Literal["implicit", "rating"] = "implicit"  # rank items a user interacts with, or predict ratings
     loss: Literal["", "bpr", "bce", "softmax", "mse"] = ""  # "": mse for ratings, else the model's own default
     num_negatives: int = 4  # sampled negatives per positive (bpr, bce; extra columns for softmax)
     negative_sampling: Literal["uniform", "popularity"] = "uniform"
@@ -49,20 +48,30 @@ class RecommendationPredictOptions:
 
 
 class Recommendation(Task):
+    """Both problems of the domain; the subclass fixes what is learned (``objective``)."""
+
     Options = RecommendationOptions
     PredictOptions = RecommendationPredictOptions
+    objective = "implicit"
 
     def __init__(self, config: Any):
+        objective = config.task_args.get("objective")
+        if objective is not None:
+            if objective != self.objective:
+                problem = "rating" if objective == "rating" else "ranking"
+                raise ConfigError(f"task_args.objective is gone: the problem decides it; use --problem {problem} "
+                                  f"(model {'mf_rating' if problem == 'rating' else 'mf'})")
+            config.task_args = {k: v for k, v in config.task_args.items() if k != "objective"}
         super().__init__(config)
         o = self.options
         if not o.ks:
             raise ConfigError("task_args.ks must list at least one cutoff, e.g. [10]")
-        if o.objective == "rating":
+        if self.objective == "rating":
             self.monitor, self.monitor_mode = "rmse", "min"
         else:
             self.monitor, self.monitor_mode = f"ndcg@{o.ks[0]}", "max"
-        if (o.objective == "rating") != (o.loss in ("", "mse")) and o.loss:
-            raise ConfigError(f"task_args.loss={o.loss!r} does not fit objective {o.objective!r}: ratings use mse; "
+        if (self.objective == "rating") != (o.loss in ("", "mse")) and o.loss:
+            raise ConfigError(f"task_args.loss={o.loss!r} does not fit objective {self.objective!r}: ratings use mse; "
                               "implicit feedback uses bpr, bce or softmax")
         self.tables: dict[str, Tensor] | None = None
         self.item_counts: Tensor | None = None
@@ -73,9 +82,9 @@ class Recommendation(Task):
         loaded: list[RecSplit] = [self.load_split(split) for split in splits]
         log, val = loaded[0].log, loaded[0].val_mask
         o = self.options
-        if o.objective == "rating" and not log.explicit:
+        if self.objective == "rating" and not log.explicit:
             raise ConfigError(f"dataset {loaded[0].name!r} has no ratings (implicit feedback): "
-                              "set task_args.objective=implicit")
+                              "train the ranking problem instead (--problem ranking)")
         saved = self.saved_info  # the checkpoint's info when evaluating one: its ids must be this log's
         if saved and (saved["user_ids"] != log.user_map.raw or saved["item_ids"] != log.item_map.raw):
             raise ConfigError(
@@ -85,18 +94,18 @@ class Recommendation(Task):
             )
         train = ~val
         users, items, ratings = log.users[train], log.items[train], log.ratings[train]
-        if o.objective == "implicit":
+        if self.objective == "implicit":
             ratings = torch.ones_like(ratings)
         indptr, seen = csr(users, items, log.num_users)
         self.item_counts = torch.bincount(items, minlength=log.num_items).float()
-        global_mean = float(ratings.mean()) if o.objective == "rating" else 0.0
+        global_mean = float(ratings.mean()) if self.objective == "rating" else 0.0
         self.rating_range = (float(log.ratings.min()), float(log.ratings.max()))
         self.tables = _tables(log, users, items, ratings, indptr, seen, self.item_counts, global_mean,
-                              o.mean_shrinkage if o.objective == "rating" else None)
+                              o.mean_shrinkage if self.objective == "rating" else None)
         f = log.features
         info = {
             "dataset": loaded[0].name,
-            "objective": o.objective,
+            "objective": self.objective,
             "num_users": log.num_users,
             "num_items": log.num_items,
             "num_train": int(train.sum()),
@@ -125,7 +134,7 @@ class Recommendation(Task):
                 raise ConfigError(f"the validation split of {loaded[0].name!r} is empty: choose another "
                                   "data.args.split_by or a larger data.args.val_fraction")
         sampler = None
-        if o.num_negatives > 0 and o.objective == "implicit":
+        if o.num_negatives > 0 and self.objective == "implicit":
             sampler = NegativeSampler(indptr, seen, log.num_items, o.num_negatives, o.negative_sampling,
                                       self.item_counts, o.sampling_alpha)
         return TaskData(train_set, val_set, info, collate=collate, train_transform=sampler, eval_transform=sampler)
@@ -146,7 +155,7 @@ class Recommendation(Task):
 
     def _loss_kind(self, model: nn.Module) -> str:
         o = self.options
-        return o.loss or ("mse" if o.objective == "rating" else getattr(model, "default_loss", "bce"))
+        return o.loss or ("mse" if self.objective == "rating" else getattr(model, "default_loss", "bce"))
 
     # -- steps ---------------------------------------------------------------------------------------------------
     def build_metrics(self, info: dict[str, Any]) -> MetricCollection:
@@ -154,7 +163,7 @@ class Recommendation(Task):
         metrics: dict[str, Any] = {"ranking": RankingMetrics(o.ks)}
         if o.baseline:
             metrics["popularity"] = RankingMetrics(o.ks, prefix="pop_")
-        if o.objective == "rating":
+        if self.objective == "rating":
             metrics["rmse"] = MeanSquaredError(squared=False)
             metrics["mae"] = MeanAbsoluteError()
         return MetricCollection(metrics, compute_groups=False)
@@ -205,7 +214,7 @@ class Recommendation(Task):
             for name in ("ranking", "popularity"):  # no user is ranked: their values stay NaN
                 if name in metrics:
                     metrics[name].update(nothing, nothing.bool())
-            if self.options.objective == "rating":
+            if self.objective == "rating":
                 self._rating_metrics(metrics, model(batch["users"], batch["items"]), batch["ratings"])
             return StepOutput(self.pair_loss(model, batch), len(batch["users"]))
         users, rows, items = batch["users"], batch["target_rows"], batch["target_items"]
@@ -215,7 +224,7 @@ class Recommendation(Task):
         if self.options.baseline:
             popularity = self.item_counts.to(scores.device).expand(len(users), -1)
             metrics["popularity"].update(exclude(popularity, batch["seen_rows"], batch["seen_items"]), relevant)
-        if self.options.objective == "rating":
+        if self.objective == "rating":
             predicted = model(users[rows], items).float()
             self._rating_metrics(metrics, predicted, batch["target_ratings"])
             return StepOutput(F.mse_loss(predicted, batch["target_ratings"]), len(items))
@@ -316,3 +325,15 @@ def _tables(
 
 def _z(values: Tensor) -> Tensor:
     return (values - values.mean()) / values.std().clamp(min=1e-6)
+
+
+class Ranking(Recommendation):
+    """Top-K ranking from implicit feedback: every interaction is a positive, the rest are ranked against it."""
+
+    objective = "implicit"
+
+
+class RatingPrediction(Recommendation):
+    """Explicit ratings predicted with MSE and scored by RMSE and MAE."""
+
+    objective = "rating"

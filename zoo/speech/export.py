@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from zoo.hub.export import BATCH, ExportSpec
-from zoo.speech.index import TRANSCRIPTION_MODELS
+from zoo import registry
 from zoo.speech.models import CRNN, ConformerCTC
 
 SAMPLES = "samples"
@@ -69,7 +69,7 @@ class MaxPool1dAs2d(nn.Module):
 
 def export_spec(model: nn.Module, model_name: str, info: dict[str, Any]) -> ExportSpec:
     rate = int(info.get("sample_rate", 16_000))
-    transcribes = model_name in TRANSCRIPTION_MODELS
+    transcribes = registry.get_model_entry("speech", model_name).problem == "transcription"
     traced = int(info.get("clip_samples", rate)) if not transcribes else rate
 
     def sample(sizes: dict[str, int]) -> tuple[Tensor, Tensor]:

@@ -1,25 +1,38 @@
 """What the speech task offers: plain data, read without importing torch or torchaudio."""
 
-from zoo.registry import DatasetEntry, ModelEntry, make_task
+from zoo.registry import DatasetEntry, ModelEntry, ProblemEntry, make_task
 
 _TORCHAUDIO = "https://github.com/pytorch/audio"
 _KWS_INPUT = "1 s waveform at 16 kHz (the data's rate); {}"
 _CTC_INPUT = "waveforms and lengths at 16 kHz (the data's rate); {}"
 
-# Models trained with CTC on transcripts; every other model classifies keyword clips.
-TRANSCRIPTION_MODELS = ("crnn_ctc", "conformer_ctc", "wav2vec2_ctc")
-
 TASK = make_task(
     "speech",
     description="Keyword spotting (accuracy, macro F1) and CTC speech-to-text (CER, WER) from waveforms.",
-    implementation="zoo.speech.task:SpeechTask",
-    export="zoo.speech.export:export_spec",
-    default_model="temporal_cnn",
-    default_dataset="keywords",
-    metrics=("accuracy", "f1_macro", "cer", "wer", "loss"),
+    problems=[
+        ProblemEntry(
+            name="keywords",
+            description="Keyword spotting on one-second clips: accuracy and macro F1.",
+            implementation="zoo.speech.task:KeywordSpotting",
+            export="zoo.speech.export:export_spec",
+            default_model="temporal_cnn",
+            default_dataset="keywords",
+            metrics=("accuracy", "f1_macro", "loss"),
+        ),
+        ProblemEntry(
+            name="transcription",
+            description="Speech-to-text with CTC: character and word error rates.",
+            implementation="zoo.speech.task:Transcription",
+            export="zoo.speech.export:export_spec",
+            default_model="crnn_ctc",
+            default_dataset="utterances",
+            metrics=("cer", "wer", "loss"),
+        ),
+    ],
     models=[
         ModelEntry(
             name="temporal_cnn",
+            problem="keywords",
             builder="zoo.speech.models:temporal_cnn",
             description="Keyword spotting: four 1-D conv layers over 40 log-mel bands, averaged: the fast baseline.",
             params=69_516,
@@ -31,6 +44,7 @@ TASK = make_task(
         ),
         ModelEntry(
             name="res8",
+            problem="keywords",
             builder="zoo.speech.models:res8",
             description="Keyword spotting: res8 (Tang & Lin, 2018), pooled residual CNN of 45 maps on MFCCs.",
             params=110_307,
@@ -42,6 +56,7 @@ TASK = make_task(
         ),
         ModelEntry(
             name="res15",
+            problem="keywords",
             builder="zoo.speech.models:res15",
             description="Keyword spotting: res15 (Tang & Lin, 2018), 13 dilated residual layers at full resolution.",
             params=237_882,
@@ -53,6 +68,7 @@ TASK = make_task(
         ),
         ModelEntry(
             name="waveform_cnn",
+            problem="keywords",
             builder="zoo.speech.models:waveform_cnn",
             description="Keyword spotting on raw samples: an M5-style 1-D CNN (Dai et al., 2017), no spectrogram.",
             params=38_412,
@@ -64,6 +80,7 @@ TASK = make_task(
         ),
         ModelEntry(
             name="crnn_ctc",
+            problem="transcription",
             builder="zoo.speech.models:crnn_ctc",
             description="Speech-to-text: conv subsampling and a bidirectional GRU on log-mels, CTC over characters.",
             params=608_021,
@@ -75,6 +92,7 @@ TASK = make_task(
         ),
         ModelEntry(
             name="conformer_ctc",
+            problem="transcription",
             builder="zoo.speech.models:conformer_ctc",
             description="Speech-to-text: torchaudio's Conformer encoder, built small, CTC over characters.",
             params=568_341,
@@ -86,6 +104,7 @@ TASK = make_task(
         ),
         ModelEntry(
             name="wav2vec2_ctc",
+            problem="transcription",
             builder="zoo.speech.models:wav2vec2_ctc",
             description="Speech-to-text: wav2vec 2.0 from torchaudio's factory, built small; CTC over characters. "
             "At full size it takes the weights of torchaudio's wav2vec 2.0 ASR pipelines.",
@@ -100,6 +119,7 @@ TASK = make_task(
     datasets=[
         DatasetEntry(
             name="keywords",
+            problems=("keywords",),
             loader="zoo.speech.embedded:keywords",
             description="Embedded: generated 1 s clips of 10 commands, unknown words and silence; many synthetic "
             "speakers over background noise (Speech Commands' 12-class setup).",
@@ -110,6 +130,7 @@ TASK = make_task(
         ),
         DatasetEntry(
             name="utterances",
+            problems=("transcription",),
             loader="zoo.speech.embedded:utterances",
             description="Embedded: generated utterances of 2-4 commands and digits with pauses, and their transcripts.",
             embedded=True,
@@ -118,6 +139,7 @@ TASK = make_task(
         ),
         DatasetEntry(
             name="speech_commands",
+            problems=("keywords",),
             loader="zoo.speech.datasets:speech_commands",
             description="Speech Commands v1/v2 (Warden, 2018): 1 s words; 12-class setup or all 30/35 words.",
             splits=("train", "val", "test"),
@@ -127,6 +149,7 @@ TASK = make_task(
         ),
         DatasetEntry(
             name="librispeech",
+            problems=("transcription",),
             loader="zoo.speech.datasets:librispeech",
             description="LibriSpeech (Panayotov et al., 2015): read English audiobooks, FLAC with transcripts.",
             splits=("train", "val", "test"),
@@ -135,6 +158,7 @@ TASK = make_task(
         ),
         DatasetEntry(
             name="audio_folder",
+            problems=("keywords",),
             loader="zoo.speech.folders:audio_folder",
             description="Your own keyword recordings, labelled by subfolder or by a pattern in the file name.",
             license="yours",
@@ -142,6 +166,7 @@ TASK = make_task(
         ),
         DatasetEntry(
             name="manifest",
+            problems=("transcription",),
             loader="zoo.speech.datasets:manifest",
             description="Your own transcribed audio: a CSV/TSV/JSONL manifest of path,text rows.",
             license="yours",

@@ -6,8 +6,8 @@
         trainer.device=cuda trainer.precision=bf16
     python -m zoo predict --checkpoint runs/speech/RUN clip.wav other.flac
 
-The model decides the problem: the speech-to-text models (``TRANSCRIPTION_MODELS`` in the index) are trained with
-CTC on transcripts, the others classify clips. Keyword datasets carry both labels and the words said, so they serve
+Two problems, each its own Task: :class:`KeywordSpotting` classifies clips, :class:`Transcription` trains CTC on
+transcripts; each model names its problem in the index. Keyword datasets carry both labels and the words said, so they serve
 both; utterance datasets carry transcripts only. Features (``task_args.features``) are computed inside the model,
 batched on its device; background noise from the dataset's recordings is mixed in per batch during training.
 """
@@ -31,7 +31,6 @@ from zoo.speech import text as text_ops
 from zoo.speech.audio import fix_length, load_audio
 from zoo.speech.datasets import AudioSplit
 from zoo.speech.features import feature_config
-from zoo.speech.index import TRANSCRIPTION_MODELS
 from zoo.task import StepOutput, Task, TaskData, evaluated_split
 
 
@@ -55,12 +54,13 @@ class SpeechOptions:
 
 
 class SpeechTask(Task):
+    """What both speech problems share: audio loading, features in the model, noise mixing."""
+
     Options = SpeechOptions
+    problem = ""
 
     def __init__(self, config: Any):
         super().__init__(config)
-        self.problem = "transcription" if config.model.name in TRANSCRIPTION_MODELS else "keywords"
-        self.monitor, self.monitor_mode = ("cer", "min") if self.problem == "transcription" else ("accuracy", "max")
         self.noise: tuple[Tensor, Tensor, Tensor] | None = None  # recordings end to end, starts, sizes
         self.vocab: text_ops.Vocabulary | None = None
         o = self.options
@@ -328,3 +328,13 @@ class TimeShift:
         elif shift < 0:
             wave = torch.cat([wave[-shift:], torch.zeros(-shift)])
         return wave, label, words
+
+
+class KeywordSpotting(SpeechTask):
+    problem = "keywords"
+    monitor, monitor_mode = "accuracy", "max"
+
+
+class Transcription(SpeechTask):
+    problem = "transcription"
+    monitor, monitor_mode = "cer", "min"

@@ -1,17 +1,23 @@
 """What the vision task offers: plain data, read without importing torch."""
 
-from zoo.registry import DatasetEntry, ModelEntry, make_task
+from zoo.registry import DatasetEntry, ModelEntry, ProblemEntry, make_task
 
 _TORCHVISION = "https://github.com/pytorch/vision"
 
 TASK = make_task(
     "vision",
     description="Image classification: one label per image, top-1 and top-5 accuracy.",
-    implementation="zoo.vision.task:ImageClassification",
-    export="zoo.vision.export:export_spec",
-    default_model="small_cnn",
-    default_dataset="shapes",
-    metrics=("top1", "top5", "loss"),
+    problems=[
+        ProblemEntry(
+            name="classification",
+            description="Image classification: one label per image, top-1 and top-5 accuracy.",
+            implementation="zoo.vision.task:ImageClassification",
+            export="zoo.vision.export:export_spec",
+            default_model="small_cnn",
+            default_dataset="shapes",
+            metrics=("top1", "top5", "loss"),
+        ),
+    ],
     models=[
         ModelEntry(
             name="small_cnn",
