@@ -4,7 +4,8 @@
     python scripts/bench_tasks.py --task vision nlp     # only these tasks
     python scripts/bench_tasks.py --write docs/results.json   # also record the figures (read by model_table.py)
 
-Each recipe runs as ``python -m zoo.train --task T --model M --dataset D`` in a fresh process. Printed per recipe:
+Each recipe runs as the command on its first line (``python -m zoo.train --task T ...``) in a fresh process, and
+is held to the ``target:`` section it states (metric, threshold, budget). Printed per recipe:
 wall time of the whole command, the monitored validation metric at the end, its documented target, and the seconds
 from the start of training until the first evaluation that met the target (from ``metrics.jsonl`` timestamps).
 Figures depend on the machine and on what else runs on it: the load average is printed and recorded.
@@ -24,43 +25,32 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-# recipe -> (monitored metric, target, "max" or "min", wall-time budget in seconds), as each task's docs promise.
-TARGETS: dict[str, tuple[str, float, str, float]] = {
-    "vision/small_cnn_shapes": ("top1", 0.90, "max", 180),
-    "nlp/bert_tiny_sentiment": ("accuracy", 0.90, "max", 180),
-    "recommendation/mf_synthetic": ("ndcg@10", 0.15, "max", 180),
-    "speech/temporal_cnn_keywords": ("accuracy", 0.90, "max", 180),
-    "speech/crnn_ctc_utterances": ("cer", 0.15, "min", 300),
-    "driving/fcos_mobilenet_v3_road_scenes": ("map_50", 0.50, "max", 300),
-    "medical/resnet18_phantom": ("auroc", 0.95, "max", 180),
-    "medical/unet_phantom": ("dice", 0.80, "max", 300),
-    "driving/lraspp_mobilenet_v3_road_scenes": ("miou", 0.40, "max", 300),
-}
+def targets() -> dict:
+    """Each recipe's promise, from its ``target:`` section (the only copy)."""
+    sys.path.insert(0, str(REPO))
+    from zoo.recipes import recipe_targets
+
+    return recipe_targets()
 
 
 def recipes_to_run(tasks: list[str] | None) -> list[str]:
-    """The default recipe of each task, then the other recipes with a documented target."""
+    """The default recipe of each problem, then the other recipes that state a target."""
     sys.path.insert(0, str(REPO))
     import zoo
 
     chosen = tasks or zoo.list_tasks()
-    names = [zoo.get_task(t).default_recipe for t in chosen]
-    names += [r for r in TARGETS if r.split("/")[0] in chosen and r not in names]
+    names = [p.default_recipe for t in chosen for p in zoo.get_task(t).problems.values()]
+    names += [r for r in targets() if r.split("/")[0] in chosen and r not in names]
     return names
 
 
 def run(recipe: str, work: Path) -> dict:
-    import zoo
+    from zoo.recipes import recipe_command
 
-    task, stem = recipe.split("/")
-    entry = zoo.get_task(task)
-    model, dataset = next(
-        (m, d) for m in entry.models for d in entry.datasets if f"{m}_{d}" == stem
-    )
-    out = work / stem
+    out = work / recipe.replace("/", "-")
     load = os.getloadavg()[0]
-    command = [sys.executable, "-m", "zoo.train", "--task", task, "--model", model, "--dataset", dataset,
-               "--output", str(out), "trainer.progress=false"]
+    command = [sys.executable, "-m", "zoo.train", *recipe_command(recipe), "--output", str(out),
+               "trainer.progress=false"]
     start = time.time()
     completed = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
     wall = time.time() - start
@@ -73,8 +63,9 @@ def run(recipe: str, work: Path) -> dict:
         "best": summary["best"].get(monitor), "wall_s": round(wall, 1), "train_time_s": summary.get("train_time_s"),
         "load_before": round(load, 2),
     }
-    if recipe in TARGETS:
-        name, target, mode, budget = TARGETS[recipe]
+    goal = targets().get(recipe)
+    if goal is not None:
+        name, target, mode, budget = goal.metric, goal.threshold, goal.mode, goal.budget_s
         records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
         met = [r for r in records if f"val/{name}" in r
                and (r[f"val/{name}"] >= target if mode == "max" else r[f"val/{name}"] <= target)]
@@ -117,7 +108,11 @@ def main() -> int:
                 existing["recipes"][result["recipe"]] = {**result, "machine": machine}
         args.write.write_text(json.dumps(existing, indent=1, sort_keys=True) + "\n")
         print(f"wrote {args.write}")
-    return 1 if any("error" in r for r in results) else 0
+    missed = [r["recipe"] for r in results if "target" in r and (r.get("time_to_target_s") is None
+                                                                  or r["wall_s"] > r["budget_s"])]
+    if missed:
+        print(f"missed target or budget: {', '.join(missed)}")
+    return 1 if any("error" in r for r in results) or missed else 0
 
 
 if __name__ == "__main__":

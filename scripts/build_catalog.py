@@ -3,7 +3,7 @@
     python scripts/build_catalog.py            # rewrite zoo/hub/builtin_catalog.json
     python scripts/build_catalog.py --check    # exit 1 if the file differs from what would be written now
 
-What is generated and why is described in ``zoo/hub/upstream.py``; tests/hub/test_catalog.py runs the check.
+What is generated and why is described in ``zoo/upstream.py``; tests/hub/test_catalog.py runs the check.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from zoo.hub.catalog import BUILTIN
-    from zoo.hub.upstream import generate
+    from zoo.upstream import generate
     from zoo.io import atomic_write_text
 
     text = json.dumps(generate(), indent=1) + "\n"

@@ -71,3 +71,29 @@ def tiny_run(tmp_path_factory) -> Path:
     overrides = dict(item.split("=", 1) for item in TINY_VISION)
     zoo.train(task="vision", output=run, overrides=overrides)
     return run
+
+
+# Recipes whose budget is at most this many seconds train in the suite; longer ones run in scripts/bench_tasks.py
+# (or here with ZOO_LONG_RECIPES=1).
+SUITE_BUDGET_S = 180
+
+
+@pytest.fixture(scope="session")
+def recipe_run(tmp_path_factory):
+    """``recipe_run("vision/small_cnn_shapes")``: that recipe trained once per session by the command on its first
+    line, as a user runs it; returns the run directory. The time limit is ten times the recipe's budget."""
+    from zoo import recipes
+
+    runs: dict[str, Path] = {}
+
+    def train(name: str) -> Path:
+        if name not in runs:
+            run = tmp_path_factory.mktemp(name.replace("/", "-")) / "run"
+            budget = recipes.recipe_targets().get(name)
+            timeout = 10 * (budget.budget_s if budget is not None and budget.budget_s else 300)
+            run_zoo("train", *recipes.recipe_command(name), "--output", str(run), "trainer.progress=false",
+                    timeout=timeout)
+            runs[name] = run
+        return runs[name]
+
+    return train

@@ -15,24 +15,47 @@ from typing import Any
 
 from zoo import checkpoint as ckpt
 from zoo import recipes, registry
-from zoo.config import RunConfig, apply_overrides, from_dict, load_yaml
+from zoo.config import RunConfig, apply_overrides, from_dict, load_yaml, migrate
 from zoo.errors import ConfigError
 
 
 def build_model(task: str, name: str, pretrained: bool | str = False, **kwargs: Any) -> Any:
     """A model; ``kwargs`` go to its builder (e.g. ``num_classes``).
 
-    ``pretrained=True`` loads the model's default catalog checkpoint, ``pretrained="tag"`` a named one (see
-    ``python -m zoo checkpoints``); a head with another class count is re-initialised with a warning.
+    ``pretrained`` takes what ``model.pretrained`` takes: ``True`` (the model's default catalog checkpoint), a
+    catalog name or tag (``python -m zoo checkpoints``), a zoo checkpoint or run directory, or a model directory or
+    weights file; a head with another class count is re-initialised with a warning (see :mod:`zoo.pretrained`).
     """
     from zoo.task import call_with_args
 
     if pretrained:
-        from zoo.hub.pretrained import build_pretrained
+        from zoo.pretrained import build_pretrained
 
         return build_pretrained(task, name, pretrained, kwargs)
     entry = registry.get_model_entry(task, name)
     return call_with_args(registry.load_object(entry.builder), kwargs, {}, "arguments", entry.builder)
+
+
+def build_for_recipe(
+    task: str, name: str, overrides: list[str] | tuple[str, ...] = (), splits: tuple[str, ...] = ("train",),
+    meta: bool = False,
+) -> tuple[Any, Any, Any]:
+    """``(task, data, model)``: model ``name`` as its recipe builds it on its problem's default dataset, from
+    scratch (``model.pretrained`` cleared); ``meta=True`` builds it on the meta device (shapes only, no memory)."""
+    import torch
+
+    from zoo.task import load_task
+
+    entry = registry.get_task(task)
+    dataset = entry.problem(entry.model(name).problem).default_dataset
+    config = recipes.resolve(task, model=name, dataset=dataset, overrides=["model.pretrained=", *overrides])
+    task_impl = load_task(config)
+    data = task_impl.build_data(list(splits))
+    torch.manual_seed(config.trainer.seed)
+    if meta:
+        with torch.device("meta"):
+            return task_impl, data, task_impl.build_model(data.info)
+    return task_impl, data, task_impl.build_model(data.info)
 
 
 def build_dataset(
@@ -117,7 +140,7 @@ def prepare_run(
         run_dir = Path(output)
         saved = run_dir / "config.yaml"
         if saved.is_file():
-            run_config = from_dict(apply_overrides(load_yaml(saved), list(overrides)))
+            run_config = from_dict(apply_overrides(migrate(load_yaml(saved)), list(overrides)))
             recipes.check_names(run_config)
             return run_config, run_dir
     run_config = recipes.resolve(task, model, dataset, config, overrides, problem=problem)
@@ -151,7 +174,7 @@ def train(
     run_config, run_dir = prepare_run(task, model, dataset, config, output, resume, texts, problem=problem)
     trainer = Trainer(run_config, run_dir)
     summary = trainer.fit(resume=resume)
-    return TrainResult(run_dir, summary, trainer.inference_model)
+    return TrainResult(trainer.run_dir, summary, trainer.inference_model)
 
 
 def _yaml(value: Any) -> str:
@@ -178,7 +201,7 @@ def load(checkpoint: str | Path, device: str | None = None) -> Loaded:
 
     path = ckpt.resolve(checkpoint)
     meta = ckpt.read_meta(path)
-    config = from_dict(meta["config"])
+    config = from_dict(migrate(meta["config"]))
     if device is not None:
         config.trainer.device = device
     task = load_task(config, meta["info"])
@@ -262,18 +285,18 @@ def evaluate_with_report(
 
 
 def predict(
-    checkpoint: str | Path, inputs: list[str] | tuple[str, ...] = (), device: str | None = None, **options: Any
+    checkpoint: str | Path | Loaded, inputs: list[str] | tuple[str, ...] = (), device: str | None = None,
+    **options: Any,
 ) -> list[dict[str, Any]]:
     """Predictions for raw inputs (image paths for vision), using the labels and preprocessing saved with it.
 
-    ``options`` are the task's predict options, e.g. ``zoo.predict(ckpt, user="196", k=5)`` for recommendation.
+    ``checkpoint`` is a path or what :func:`load` returned; ``options`` are the task's predict options, e.g.
+    ``zoo.predict(ckpt, user="196", k=5)`` for recommendation.
     """
-    from zoo.runtime import select_device
+    from zoo.runtime import cpu_threads, select_device
     from zoo.task import run_predict
 
-    from zoo.runtime import cpu_threads
-
-    loaded = load(checkpoint, device)
+    loaded = checkpoint if isinstance(checkpoint, Loaded) else load(checkpoint, device)
     device_ = select_device(loaded.config.trainer.device)
     with cpu_threads(loaded.config.trainer.threads):  # as the recipe runs best, like training and evaluate
         return run_predict(loaded.task, loaded.model, list(inputs), loaded.meta["info"], device_, options)

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 from zoo import registry
 from zoo.errors import ZooError
-from zoo.hub import commands as hub_commands
+from zoo import catalog_commands
 from zoo.table import format_table
 
 
@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="predict with a checkpoint", add_help=False,
                                   description=_PREDICT_HELP)
     _predict_arguments(predict)
-    hub_commands.add_parsers(commands)
+    catalog_commands.add_parsers(commands)
 
     samples = commands.add_parser(
         "samples", help="write sample input files (images, audio, texts) from a recipe's validation split",
@@ -206,19 +206,16 @@ def _listing_json(tasks: list[registry.TaskEntry]) -> list[dict]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from zoo.api import prepare_run
-    from zoo.trainer import Trainer
+    from zoo import distributed
+    from zoo.api import train
 
     overrides = [*args.overrides, *([f"trainer.device={args.device}"] if args.device else [])]
-    config, run_dir = prepare_run(args.task, args.model, args.dataset, args.config, args.output, args.resume, overrides,
-                                  problem=args.problem)
-    from zoo import distributed
-
     try:
-        trainer = Trainer(config, run_dir)
-        summary = trainer.fit(resume=args.resume)
+        result = train(args.task, problem=args.problem, model=args.model, dataset=args.dataset, config=args.config,
+                       output=args.output, resume=args.resume, overrides=overrides)
     except KeyboardInterrupt:
-        print(f"interrupted; continue with: python -m zoo.train --output {run_dir} --resume", file=sys.stderr)
+        where = f"--output {args.output} " if args.output else "--output RUN_DIR "
+        print(f"interrupted; continue with: python -m zoo.train {where}--resume", file=sys.stderr)
         distributed.exit_process(130)
         return 130
     except ZooError as error:
@@ -226,9 +223,9 @@ def _train(args: argparse.Namespace) -> int:
             raise
         print(f"error (rank {distributed.rank()}): {error}", file=sys.stderr)
         distributed.exit_process(2)
-    run_dir = trainer.run_dir
     if not distributed.is_main():
         distributed.exit_process(0)
+    summary, run_dir = result.summary, result.run_dir
     best = {k: v for k, v in summary["best"].items() if k.startswith("val/")}
     print(f"run: {run_dir}")
     print(f"best (step {summary['best']['step']}): " + " ".join(f"{k} {v:.4f}" for k, v in best.items()))
@@ -267,22 +264,19 @@ def _samples(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from zoo import checkpoint as ckpt
-    from zoo.api import load
-    from zoo.config import from_dict
+    from zoo.api import load, predict
     from zoo.errors import ConfigError
-    from zoo.runtime import select_device
-    from zoo.task import load_task, run_predict
 
-    if not args.checkpoint:
-        if args.help:
-            _predict_arguments(argparse.ArgumentParser(prog="zoo predict", add_help=False,
-                                                       description=_PREDICT_HELP)).print_help()
+    base = _predict_arguments(argparse.ArgumentParser(prog="zoo predict", add_help=False, description=_PREDICT_HELP))
+    first, _ = base.parse_known_args(args.argv)
+    if not first.checkpoint:
+        if first.help:
+            base.print_help()
             return 0
         raise ConfigError("predict needs --checkpoint PATH: a checkpoint directory, or a run directory")
-    options = load_task(from_dict(ckpt.read_meta(ckpt.resolve(args.checkpoint))["config"])).PredictOptions
+    loaded = load(first.checkpoint, first.device)  # once: its task names the options predict takes
     parser = _predict_arguments(argparse.ArgumentParser(prog="zoo predict", add_help=False,
-                                                        description=_PREDICT_HELP), options)
+                                                        description=_PREDICT_HELP), loaded.task.PredictOptions)
     parsed = parser.parse_args(args.argv)
     if parsed.help:
         parser.print_help()
@@ -290,13 +284,7 @@ def _predict(args: argparse.Namespace) -> int:
     given = {name: value for name, value in vars(parsed).items()
              if name not in ("help", "checkpoint", "inputs", "file", "device", "json")}
     inputs = [*parsed.inputs, *(_lines(parsed.file) if parsed.file else [])]
-    from zoo.runtime import cpu_threads
-
-    loaded = load(parsed.checkpoint, parsed.device)
-    with cpu_threads(loaded.config.trainer.threads):
-        predictions = run_predict(loaded.task, loaded.model, inputs, loaded.meta["info"],
-                                  select_device(loaded.config.trainer.device), given)
-    for prediction in predictions:
+    for prediction in predict(loaded, inputs, **given):
         print(json.dumps(prediction) if parsed.json else loaded.task.format_prediction(prediction))
     return 0
 
@@ -344,5 +332,5 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"list": _list, "train": _train, "evaluate": _evaluate, "predict": _predict, "samples": _samples,
-             **hub_commands.COMMANDS,
+             **catalog_commands.COMMANDS,
              "plot": _plot, "compare": _compare, "doctor": _doctor}

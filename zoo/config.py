@@ -175,7 +175,44 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
+# Keys that moved: the old spelling fails in one line naming the new one (saved runs are read through migrate()).
+RENAMED: dict[tuple[str, ...], str] = {
+    ("model", "args", "checkpoint"): "model.pretrained",
+    ("task_args", "pretrained"): "model.pretrained",
+}
+
+
+def _renamed(data: dict[str, Any]) -> list[tuple[tuple[str, ...], str, Any]]:
+    found = []
+    for path, new in RENAMED.items():
+        node: Any = data
+        for part in path[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and path[-1] in node:
+            found.append((path, new, node[path[-1]]))
+    return found
+
+
+def check_renamed(data: dict[str, Any]) -> None:
+    """Refuse keys of an older zoo, naming the key that replaced each."""
+    for path, new, value in _renamed(data):
+        raise ConfigError(f"{'.'.join(path)} is now {new}: set {new}={value}")
+
+
+def migrate(data: dict[str, Any]) -> dict[str, Any]:
+    """A saved run's config with keys of an older zoo moved to where they live now."""
+    for path, new, value in _renamed(data):
+        node = data
+        for part in path[:-1]:
+            node = node[part]
+        del node[path[-1]]
+        section, key = new.split(".")
+        data.setdefault(section, {}).setdefault(key, value)
+    return data
+
+
 def from_dict(data: dict[str, Any]) -> RunConfig:
+    check_renamed(data)
     return _build(RunConfig, data, "")
 
 

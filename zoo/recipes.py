@@ -32,6 +32,29 @@ def list_recipes(task: str | None = None) -> list[str]:
     return sorted(str(p.relative_to(root).with_suffix("")) for p in root.glob(pattern))
 
 
+def recipe_command(name: str) -> list[str]:
+    """The arguments of ``python -m zoo.train`` on a recipe's first line (the command that runs it)."""
+    import shlex
+
+    first = recipe_path(name).read_text(encoding="utf-8").splitlines()[0]
+    prefix = "# python -m zoo.train "
+    if not first.startswith(prefix):
+        raise ConfigError(f"recipe {name}.yaml must open with the command that runs it ({prefix}...)")
+    return shlex.split(first.removeprefix(prefix))
+
+
+def recipe_targets(task: str | None = None) -> dict[str, Any]:
+    """``{recipe name: TargetConfig}`` of every recipe that states a target (its ``target:`` section)."""
+    from zoo.config import TargetConfig, _build
+
+    found = {}
+    for name in list_recipes(task):
+        data = load_yaml(recipe_path(name)).get("target")
+        if data:
+            found[name] = _build(TargetConfig, data, "target.")
+    return found
+
+
 def split_task(task: str | None, problem: str | None) -> tuple[str | None, str | None]:
     """``--task vision/detection`` is ``--task vision --problem detection``; naming two problems is an error."""
     if task and "/" in task:
@@ -151,5 +174,5 @@ def check_names(config: RunConfig) -> None:
     _check_fit(task, model.problem, model.name, config.data.dataset)
 
 
-__all__ = ["resolve", "recipe_for", "split_task", "list_recipes", "recipe_path", "configs_dir", "check_names",
-           "UnknownNameError"]
+__all__ = ["resolve", "recipe_for", "recipe_command", "recipe_targets", "split_task", "list_recipes", "recipe_path",
+           "configs_dir", "check_names", "UnknownNameError"]

@@ -18,9 +18,11 @@ problems it serves.
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from zoo.errors import UnknownNameError
@@ -63,10 +65,12 @@ class ModelEntry:
     name: str
     builder: str  # "package.module:function"
     description: str
-    params: int  # parameter count in the default recipe's configuration
     input: str  # what the model takes, e.g. "image 3x32x32 float"
     default_dataset: str
     recipe: str  # default recipe, relative to configs/ without ".yaml"
+    # Parameters in its recipe's configuration on its problem's default dataset: counted by building it
+    # (scripts/count_params.py writes zoo/model_params.json; tests/test_models.py checks it), never typed in.
+    params: int = 0
     license: str = ""
     source: str = ""
     checkpoints: tuple[str, ...] = ()
@@ -163,7 +167,8 @@ def make_task(
     serves one, and each problem's defaults fit it. A domain with one problem may leave the problem out of entries."""
     table = _unique("problem", name, problems)
     only = next(iter(table)) if len(table) == 1 else None
-    models = [m if m.problem else replace(m, problem=only or "") for m in models]
+    counted = counted_params()
+    models = [replace(m, problem=m.problem or only or "", params=counted.get(f"{name}/{m.name}", 0)) for m in models]
     datasets = [d if d.problems else replace(d, problems=(only,) if only else ()) for d in datasets]
     entry = TaskEntry(name=name, description=description, problems=table,
                       models=_unique("model", name, models), datasets=_unique("dataset", name, datasets))
@@ -183,6 +188,15 @@ def make_task(
             raise ValueError(f"problem {problem.name!r} of task {name!r}: default dataset {problem.default_dataset!r} "
                              "does not serve it")
     return entry
+
+
+PARAMS_FILE = Path(__file__).resolve().parent / "model_params.json"
+
+
+@cache
+def counted_params() -> dict[str, int]:
+    """``{"task/model": parameter count}`` as scripts/count_params.py counted them."""
+    return json.loads(PARAMS_FILE.read_text()) if PARAMS_FILE.is_file() else {}
 
 
 def recipe_name(task: str, model: str, dataset: str) -> str:

@@ -97,9 +97,21 @@ class Task:
         return {}
 
     def build_model(self, info: dict[str, Any]) -> nn.Module:
+        """The model of ``model.args`` and what the data implies; with ``model.pretrained``, started from those
+        weights (see :mod:`zoo.pretrained`), recorded in ``info['pretrained']`` so that the checkpoint rebuilds the
+        same architecture without the source. A checkpoint being loaded brings its own weights."""
         entry = self.entry.model(self.config.model.name)
+        defaults = self.model_defaults(info)
+        source = self.config.model.pretrained
+        if source and self.saved_info is None:
+            from zoo import pretrained
+
+            model, info["pretrained"] = pretrained.build(
+                self.config.task, entry.name, source, self.config.model.args, defaults, labels=info.get("classes"))
+            return model
+        fitted = (info.get("pretrained") or {}).get("builder_args", {})
         builder = registry.load_object(entry.builder)
-        return call_with_args(builder, self.config.model.args, self.model_defaults(info), "model.args", entry.builder)
+        return call_with_args(builder, self.config.model.args, {**defaults, **fitted}, "model.args", entry.builder)
 
     # -- steps and metrics ----------------------------------------------------------------------------------------
     def build_metrics(self, info: dict[str, Any]) -> Any:
@@ -124,6 +136,11 @@ class Task:
         """Write up to ``count`` inputs of the dataset's validation split as ``predict`` reads them, with
         ``references.json`` (see :mod:`zoo.samples`); returns the input paths."""
         raise ConfigError(f"task {self.config.task!r} writes no sample input files: its predict reads no files")
+
+    def predict_inputs(self, directory: Path, info: dict[str, Any]) -> list[str]:
+        """Inputs ``predict`` takes, as a user gives them, cut from the validation split into ``directory``: the files
+        :meth:`write_samples` writes (a task whose inputs are not files overrides this)."""
+        return [str(path) for path in self.write_samples(directory, 2)]
 
     # -- figures ------------------------------------------------------------------------------------------------
     def report(self, model: nn.Module, batches: Iterable[Any], info: dict[str, Any], directory: Path) -> list[Path]:

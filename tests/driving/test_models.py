@@ -107,14 +107,15 @@ def local_coco_catalog(tmp_path, monkeypatch):
 
 
 def test_pretrained_start_loads_all_but_the_resized_head(local_coco_catalog):
-    overrides = ["task_args.pretrained=coco_test", "data.args.num_train=8", "data.args.num_val=8",
+    overrides = ["model.pretrained=coco_test", "data.args.num_train=8", "data.args.num_val=8",
                  "model.args={min_size: 128, max_size: 192}"]
     task = load_task(recipes.resolve("driving", overrides=overrides))
     data = task.build_data(["train", "val"])
-    assert data.info["pretrained"] == {"name": "driving/fcos_mobilenet_v3.coco_test", "builder_args": SMALL_FCOS}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model = task.build_model(data.info)
+    assert data.info["pretrained"] == {"source": "driving/fcos_mobilenet_v3.coco_test", "kind": "catalog",
+                                       "builder_args": SMALL_FCOS}
     assert any(issubclass(w.category, HeadReinitializedWarning) for w in caught)
     state = model.state_dict()
     assert state["head.classification_head.cls_logits.weight"].shape[0] == 6  # five classes and the background

@@ -31,7 +31,7 @@ def trained_run(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def site(trained_run, tmp_path_factory) -> Path:
     """A published folder holding vision/small_cnn.tiny, as a team would serve it."""
-    from zoo.hub.publish import publish
+    from zoo.publish import publish
 
     out = tmp_path_factory.mktemp("site")
     publish(trained_run, NAME, out)

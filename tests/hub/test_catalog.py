@@ -16,7 +16,7 @@ from zoo.hub import catalog
 
 
 def test_the_builtin_catalog_is_what_the_generator_writes_now():
-    from zoo.hub.upstream import generate, library_versions
+    from zoo.upstream import generate, library_versions
 
     saved = json.loads(catalog.BUILTIN.read_text())
     if saved["libraries"] != library_versions():

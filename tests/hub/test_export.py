@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 import zoo.api
 from zoo.errors import ExportError
-from zoo.hub.export import export, export_spec
+from zoo.export import export, export_spec
 from zoo.nlp.padded_gru import PaddedGRU
 
 QUIET = ["trainer.max_steps=2", "trainer.progress=false", "trainer.tensorboard=false", "trainer.log_every=1",

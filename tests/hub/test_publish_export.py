@@ -14,8 +14,8 @@ from tests.conftest import REPO
 from tests.hub.conftest import NAME
 from zoo.errors import CheckpointError, ConfigError
 from zoo.hub import catalog
-from zoo.hub.export import export
-from zoo.hub.publish import publish
+from zoo.export import export
+from zoo.publish import publish
 
 
 def test_publish_writes_slim_weights_a_card_and_a_catalog_entry(site, trained_run):
@@ -119,7 +119,7 @@ def test_verify_checkpoints_reproduces_the_recorded_metrics(site, tmp_path, monk
 
 
 def test_the_model_card_summarises_preprocessing_too_long_to_read():
-    from zoo.hub.publish import _preprocessing_lines
+    from zoo.publish import _preprocessing_lines
 
     lines = _preprocessing_lines({"mean": [0.5], "tokenizer": "x" * 5000, "user_ids": [str(i) for i in range(900)]})
     assert lines.splitlines() == ["- mean: `[0.5]`", "- tokenizer: str of 5,002 characters",

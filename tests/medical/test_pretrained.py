@@ -76,7 +76,7 @@ def test_densenet_files_with_pre_2019_key_names_load(tmp_path, monkeypatch):
 
 
 def test_more_channels_repeat_the_filters_scaled(tmp_path, monkeypatch):
-    from zoo.hub.pretrained import adapt_input_channels
+    from zoo.pretrained import adapt_input_channels
 
     weight = torch.randn(8, 3, 3, 3)
     adapted = adapt_input_channels({"stem.weight": weight}, {"stem.weight": torch.empty(8, 4, 3, 3)}, ("stem.",))

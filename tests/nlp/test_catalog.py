@@ -136,7 +136,7 @@ def test_the_pin_finds_a_changed_file_and_a_changed_source(hosted, capsys):
 def test_fine_tune_by_catalog_name_offline_then_predict_from_the_checkpoint(hosted, tmp_path, no_network):
     csv = write_reviews_csv(tmp_path / "reviews.csv")
     overrides = [
-        f"model.args.checkpoint={NAME}", f"data.args.train={csv}", "data.args.text_column=review",
+        f"model.pretrained={NAME}", f"data.args.train={csv}", "data.args.text_column=review",
         "data.args.label_column=sentiment", "data.args.val_fraction=0.25", "data.batch_size=9",
         "data.eval_batch_size=8", "trainer.epochs=1", "trainer.progress=false", "trainer.tensorboard=false",
     ]

@@ -77,6 +77,6 @@ def test_bert_sizes(builder, layers, hidden, heads):
 def test_pretrained_loads_a_local_checkpoint_with_a_new_head(local_bert, no_network):
     model = models.pretrained(str(local_bert), num_classes=3)
     assert model.classifier.out_features == 3 and model.dtype == torch.float32
-    rebuilt = models.pretrained("unused", num_classes=3, hf_config=models.pretrained_config(str(local_bert), 3))
+    rebuilt = models.pretrained(num_classes=3, hf_config=models.pretrained_config(str(local_bert), 3))
     assert type(rebuilt) is type(model)
     assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {k: v.shape for k, v in model.state_dict().items()}

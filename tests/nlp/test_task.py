@@ -57,7 +57,7 @@ def test_train_evaluate_and_predict_from_the_checkpoint(tmp_path, tiny_nlp):
 def test_missing_checkpoint_for_the_pretrained_model(tiny_nlp):
     config = recipes.resolve("nlp", model="pretrained", dataset="sentiment", overrides=[*tiny_nlp, "model.args={}"])
     task = load_task(config)
-    with pytest.raises(ConfigError, match="set model.args.checkpoint"):
+    with pytest.raises(ConfigError, match="set model.pretrained"):
         task.build_data(["train"])
 
 
@@ -69,7 +69,7 @@ def test_fine_tune_a_local_pretrained_bert_offline_then_use_the_checkpoint_alone
     csv = write_reviews_csv(tmp_path / "reviews.csv")
     bert = shutil.copytree(local_bert, tmp_path / "bert")
     overrides = [
-        f"model.args.checkpoint={bert}", f"data.args.train={csv}", "data.args.text_column=review",
+        f"model.pretrained={bert}", f"data.args.train={csv}", "data.args.text_column=review",
         "data.args.label_column=sentiment", "data.args.val_fraction=0.25", "data.batch_size=6",
         "data.eval_batch_size=8", "optim.lr=0.001", "trainer.epochs=3", "trainer.progress=false",
         "trainer.tensorboard=false", "trainer.log_every=1",

@@ -111,7 +111,7 @@ def test_resume_mid_epoch_samples_the_same_negatives(tmp_path):
 def test_rating_objective_on_movielens_files_and_a_self_contained_checkpoint(tmp_path):
     root = write_ml100k(tmp_path / "ml-100k", sample_log(40, 25), titles(25))
     run = tmp_path / "run"
-    api.train("recommendation", model="mf", dataset="ml100k", output=run,
+    api.train("recommendation", model="mf_rating", dataset="ml100k", output=run,
               overrides=[f"data.args.root={root}", "trainer.epochs=2", "trainer.progress=false",
                          "trainer.tensorboard=false", "data.batch_size=16"])
     summary = json.loads((run / "summary.json").read_text())
@@ -128,7 +128,7 @@ def test_rating_objective_on_movielens_files_and_a_self_contained_checkpoint(tmp
     ("overrides", "message"),
     [
         (["model.name=mf", "task_args.loss=softmax"], "towers"),
-        (["task_args.objective=rating", "task_args.loss=bpr"], "does not fit"),
+        (["task_args.objective=rating"], "--problem rating"),
         (["task_args.loss=bpr", "task_args.num_negatives=0"], "num_negatives"),
         (["task_args.negative_sampling=hardest"], "uniform"),
         (["data.args.split_by=per_user"], "leave_last_out"),
@@ -142,16 +142,21 @@ def test_configuration_errors_name_the_fix(tmp_path, overrides, message):
 def test_ratings_are_required_for_the_rating_objective(tmp_path):
     path = tmp_path / "clicks.csv"
     path.write_text("user,item\n1,2\n1,3\n2,3\n2,4\n")
-    with pytest.raises(ConfigError, match="objective=implicit"):
-        api.train("recommendation", dataset="interactions", output=tmp_path / "run",
+    with pytest.raises(ConfigError, match="--problem ranking"):
+        api.train("recommendation", problem="rating", dataset="interactions", output=tmp_path / "run",
                   overrides=[f"data.args.path={path}", "data.args.rating_col=", "data.args.timestamp_col=",
-                             "task_args.objective=rating", "task_args.loss="])
+                             "task_args.loss="])
+
+
+def test_rating_prediction_is_a_problem_of_its_own(tmp_path):
+    with pytest.raises(ConfigError, match="does ranking, not rating"):
+        api.train("recommendation", problem="rating", model="mf", output=tmp_path / "run")
 
 
 def test_published_checkpoint_loads_from_the_catalog(mf_run, tmp_path, monkeypatch):
     import zoo
     from zoo.hub import catalog
-    from zoo.hub.publish import publish
+    from zoo.publish import publish
 
     monkeypatch.setenv("ZOO_HOME", str(tmp_path / "home"))
     monkeypatch.setattr(catalog, "_extra", [])

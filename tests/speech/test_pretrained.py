@@ -15,7 +15,7 @@ import zoo
 from zoo import registry
 from zoo.errors import CatalogError, HashMismatchError, HeadReinitializedWarning
 from zoo.hub import cache, catalog
-from zoo.hub.upstream import on_meta, shapes
+from zoo.upstream import on_meta, shapes
 from zoo.speech import upstream
 
 BUNDLE = "HUBERT_ASR_LARGE"  # normalises its waveform; layer-norm extractor, pre-norm transformer

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from zoo import registry
 from zoo.errors import ExportError
-from zoo.hub.export import BATCH, ExportSpec
+from zoo.export import BATCH, ExportSpec
 
 
 class SegmentationLogits(nn.Module):

@@ -8,21 +8,21 @@ _BOXES = "list of RGB float images in [0, 1], any size; resized inside to min_si
 _PIXELS = "RGB float batch (N, 3, H, W), ImageNet-normalised"
 
 
-def _detector(name: str, description: str, params: int, recipe_dataset: str, downloads_weights: bool = False,
+def _detector(name: str, description: str, recipe_dataset: str, downloads_weights: bool = False,
               input: str = _BOXES) -> ModelEntry:
     """A detector whose recipe is ``driving/<name>_<recipe_dataset>``; ``downloads_weights``: that recipe starts
     from catalog weights (model.pretrained), so the registry's smoke test skips it (tests/driving covers it)."""
     return ModelEntry(
-        name=name, builder=f"zoo.driving.detectors:{name}", description=description, params=params, input=input,
+        name=name, builder=f"zoo.driving.detectors:{name}", description=description, input=input,
         default_dataset=recipe_dataset, recipe=f"driving/{name}_{recipe_dataset}", license=_BSD, source=_TORCHVISION,
         downloads_weights=downloads_weights, problem="detection",
     )
 
 
-def _segmenter(name: str, description: str, params: int, recipe_dataset: str, downloads_weights: bool = False
+def _segmenter(name: str, description: str, recipe_dataset: str, downloads_weights: bool = False
                ) -> ModelEntry:
     return ModelEntry(
-        name=name, builder=f"zoo.driving.segmenters:{name}", description=description, params=params, input=_PIXELS,
+        name=name, builder=f"zoo.driving.segmenters:{name}", description=description, input=_PIXELS,
         default_dataset=recipe_dataset, recipe=f"driving/{name}_{recipe_dataset}", license=_BSD, source=_TORCHVISION,
         downloads_weights=downloads_weights, problem="segmentation",
     )
@@ -53,30 +53,30 @@ TASK = make_task(
     ],
     models=[
         _detector("fcos_mobilenet_v3", "FCOS, anchor-free, on a MobileNetV3-Large FPN (strides 8-64); the default "
-                  "recipe halves its width for small images on a CPU.", 1_087_123, "road_scenes"),
+                  "recipe halves its width for small images on a CPU.", "road_scenes"),
         _detector("fasterrcnn_mobilenet_v3_fpn", "Faster R-CNN on torchvision's MobileNetV3-Large FPN; COCO weights "
-                  "in the catalog.", 18_975_129, "road_scenes"),
-        _detector("fasterrcnn_resnet50_fpn", "Faster R-CNN on a ResNet-50 FPN; COCO weights in the catalog.",
-                  41_335_036, "kitti", downloads_weights=True),
+                  "in the catalog.", "road_scenes"),
+        _detector("fasterrcnn_resnet50_fpn", "Faster R-CNN on a ResNet-50 FPN; COCO weights in the catalog.", "kitti",
+                  downloads_weights=True),
         _detector("retinanet_resnet50_fpn", "RetinaNet (focal loss) on a ResNet-50 FPN; COCO weights in the catalog.",
-                  32_313_909, "kitti", downloads_weights=True),
-        _detector("fcos_resnet50_fpn", "FCOS on a ResNet-50 FPN; COCO weights in the catalog.", 32_080_590, "kitti",
+                  "kitti", downloads_weights=True),
+        _detector("fcos_resnet50_fpn", "FCOS on a ResNet-50 FPN; COCO weights in the catalog.", "kitti",
                   downloads_weights=True),
         _detector("ssdlite320_mobilenet_v3", "SSDlite on MobileNetV3-Large at 320x320; COCO weights in the catalog.",
-                  2_261_960, "road_scenes", input=_BOXES.replace("min_size/max_size", "320x320")),
+                  "road_scenes", input=_BOXES.replace("min_size/max_size", "320x320")),
         _segmenter("lraspp_mobilenet_v3", "Lite R-ASPP on a dilated MobileNetV3-Large; the recipe halves its width.",
-                   910_720, "road_scenes"),
-        _segmenter("deeplabv3_mobilenet_v3", "DeepLabV3 (ASPP) on a dilated MobileNetV3-Large.", 11_024_963,
+                   "road_scenes"),
+        _segmenter("deeplabv3_mobilenet_v3", "DeepLabV3 (ASPP) on a dilated MobileNetV3-Large.",
                    "cityscapes"),
-        _segmenter("deeplabv3_resnet50", "DeepLabV3 (ASPP) on a dilated ResNet-50, output stride 8.", 42_003_046,
+        _segmenter("deeplabv3_resnet50", "DeepLabV3 (ASPP) on a dilated ResNet-50, output stride 8.",
                    "cityscapes", downloads_weights=True),
-        _segmenter("fcn_resnet50", "Fully convolutional network on a dilated ResNet-50.", 35_320_678, "cityscapes",
+        _segmenter("fcn_resnet50", "Fully convolutional network on a dilated ResNet-50.", "cityscapes",
                    downloads_weights=True),
     ],
     datasets=[
         DatasetEntry(
             name="road_scenes",
-            problems=("detection", "segmentation",),
+            problems=("detection", "segmentation"),
             loader="zoo.driving.datasets:road_scenes",
             description="Embedded: generated 192x128 road scenes with cars, trucks, pedestrians, cyclists and traffic "
             "lights in perspective, occluding each other; boxes, or pixel labels in 12 Cityscapes-like classes.",

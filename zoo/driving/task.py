@@ -54,7 +54,6 @@ class DrivingOptions:
     hflip: bool = True  # random horizontal flips
     scale_range: list[float] = field(default_factory=lambda: [1.0, 1.0])  # random zoom, frame size kept
     photometric: float = 0.0  # brightness, contrast and saturation jitter strength (0 turns it off)
-    pretrained: str = ""  # a catalog tag (e.g. coco_v1) whose weights the model starts from; heads are re-sized
 
 
 @dataclass
@@ -84,8 +83,6 @@ class _Driving(Task):
         ref = evaluated if evaluated is not None else loaded["train"]
         info: dict[str, Any] = {"problem": self.problem, "classes": list(ref.classes),
                                 "image_size": list(ref.image_size) if ref.image_size else None}
-        if self.options.pretrained:  # a checkpoint being loaded names its start itself: no catalog needed then
-            info["pretrained"] = (self.saved_info or {}).get("pretrained") or self._pretrained_entry()
         return TaskData(
             train=loaded["train"].dataset if "train" in loaded else None,
             val=evaluated.dataset if evaluated is not None else None,
@@ -130,32 +127,6 @@ class _Driving(Task):
 
     def pipelines(self) -> dict[str, Any]:
         raise NotImplementedError
-
-    # -- optional pretrained start --------------------------------------------------------------------------------
-    def _pretrained_entry(self) -> dict[str, Any]:
-        from zoo.hub.catalog import resolve_pretrained
-
-        entry = resolve_pretrained(self.config.task, self.config.model.name, self.options.pretrained)
-        return {"name": entry.name, "builder_args": {k: v for k, v in entry.builder_args.items() if k != "num_classes"}}
-
-    def build_model(self, info: dict[str, Any]) -> nn.Module:
-        """The model of ``model.args``; with ``task_args.pretrained``, built to fit those weights and loaded with
-        them (only when training starts: a checkpoint being loaded holds its own weights)."""
-        entry = self.entry.model(self.config.model.name)
-        builder = registry.load_object(entry.builder)
-        start = info.get("pretrained")
-        defaults = {**self.model_defaults(info), **(start["builder_args"] if start else {})}
-        model = call_with_args(builder, self.config.model.args, defaults, "model.args", entry.builder)
-        if start and self.saved_info is None:
-            from zoo.hub.catalog import get_checkpoint
-            from zoo.hub.download import fetch
-            from zoo.hub.pretrained import apply_weights
-            from zoo.hub.safety import load_state_dict
-
-            checkpoint = get_checkpoint(start["name"])
-            apply_weights(model, load_state_dict(fetch(checkpoint), checkpoint.format), checkpoint)
-        return model
-
 
 class Detection(_Driving):
     problem = "detection"

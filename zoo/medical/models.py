@@ -3,7 +3,7 @@
 The classifiers are torchvision's ResNets and DenseNet-121 with the stem made for the input: ``in_channels`` sets its
 channel count (1 for most scans), and ``small_input=True`` swaps the ImageNet stem (7x7 stride-2 convolution and
 max-pool) for a 3x3 stride-1 convolution, as the MedMNIST v2 baselines do for 28x28 images. ImageNet weights load
-into the one-channel stem by summing the RGB filters (the catalog's ``first_conv``; see zoo/hub/pretrained.py).
+into the one-channel stem by summing the RGB filters (the catalog's ``first_conv``; see zoo/pretrained.py).
 
 The U-Net is written out here so the default recipes need nothing beyond torch; ``monai_unet`` is MONAI's residual
 U-Net for those who want the field's reference implementation (``pip install -e ".[medical]"``).

@@ -3,7 +3,7 @@
 Each candidate is checked on the meta device: the medical builder with three input channels must match torchvision's
 architecture key for key. The entries leave ``in_channels`` to the builder's default (one channel) and name the stem
 in ``first_conv``, so ``zoo.build_model("medical", "resnet18", pretrained=True)`` is a greyscale ResNet-18 whose stem
-holds the RGB filters summed (see zoo/hub/pretrained.py); ``in_channels=3`` loads them unchanged.
+holds the RGB filters summed (see zoo/pretrained.py); ``in_channels=3`` loads them unchanged.
 
     python scripts/build_catalog.py      # regenerates zoo/hub/builtin_catalog.json, these entries included
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zoo.hub.upstream import (
+from zoo.upstream import (
     TORCHVISION_LICENSE,
     classification_metrics,
     classification_preprocessing,
@@ -61,7 +61,7 @@ def _entry(
     from torchvision import models as tvm
 
     from zoo import registry
-    from zoo.hub.pretrained import find_head
+    from zoo.pretrained import find_head
 
     meta = weights.meta
     num_classes = len(meta["categories"])

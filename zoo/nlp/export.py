@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from zoo.hub.export import BATCH, ExportSpec
+from zoo.export import BATCH, ExportSpec
 from zoo.nlp.padded_gru import PaddedGRU
 from zoo.nlp.models import BiGRU
 from zoo.nlp.task import logits_of

@@ -17,8 +17,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from zoo.errors import CheckpointError
-from zoo.nlp.tokenization import is_local, local_checkpoint, unreadable_message
+from zoo.errors import CheckpointError, ConfigError
+from zoo.nlp.tokenization import is_local, unreadable_message
 
 # Sizes of Turc et al. (2019), "Well-Read Students Learn Better": layers, hidden size, attention heads.
 BERT_SIZES: dict[str, tuple[int, int, int]] = {"tiny": (2, 128, 2), "mini": (4, 256, 4), "small": (4, 512, 8)}
@@ -70,21 +70,25 @@ def bert_small(
     return _bert("small", num_classes, vocab_size, max_length, pad_token_id, dropout)
 
 
-def pretrained(checkpoint: str, num_classes: int = 2, hf_config: dict[str, Any] | None = None) -> nn.Module:
-    """Any ``AutoModelForSequenceClassification`` checkpoint (a local directory, a hub id, or a zoo catalog name
-    such as ``nlp/pretrained.distilbert-base-uncased-finetuned-sst-2-english``) with a new head.
+def pretrained(pretrained: str = "", num_classes: int = 2, hf_config: dict[str, Any] | None = None) -> nn.Module:
+    """Any ``AutoModelForSequenceClassification`` checkpoint with a new head: ``model.pretrained`` names it (a local
+    directory, a hub id, or a zoo catalog name such as ``nlp/pretrained.distilbert-base-uncased-finetuned-sst-2-english``,
+    which zoo fetches and hands over as its cached folder).
 
-    A local directory (and a catalog entry, once fetched into the zoo cache) is read with ``local_files_only``: no
-    hub call. ``hf_config`` (the model's transformers
-    config as a dict) builds the architecture without reading ``checkpoint`` at all; zoo passes it when it loads its
-    own checkpoint of a fine-tuned model, whose weights then replace the random ones.
+    A local directory is read with ``local_files_only``: no hub call. ``hf_config`` (the model's transformers config
+    as a dict) builds the architecture without reading any weights; zoo passes it when it loads its own checkpoint of
+    a fine-tuned model, whose weights then replace the random ones.
     """
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
     if hf_config is not None:
         config = AutoConfig.for_model(**{**hf_config, "num_labels": num_classes})
         return AutoModelForSequenceClassification.from_config(config)
-    checkpoint = local_checkpoint(checkpoint)
+    if not pretrained:
+        raise ConfigError("model 'pretrained' fine-tunes a pretrained checkpoint: set model.pretrained to a local "
+                          "directory (config, weights, tokenizer), a Hugging Face hub id, or a zoo catalog name "
+                          "(python -m zoo checkpoints nlp)")
+    checkpoint = pretrained
     local = is_local(checkpoint)
     path = str(Path(checkpoint).expanduser()) if local else checkpoint
     try:
@@ -96,10 +100,9 @@ def pretrained(checkpoint: str, num_classes: int = 2, hf_config: dict[str, Any] 
 
 
 def pretrained_config(checkpoint: str, num_classes: int) -> dict[str, Any]:
-    """The transformers config of ``checkpoint`` with ``num_classes`` labels, as plain JSON."""
+    """The transformers config of ``checkpoint`` (a directory or hub id) with ``num_classes`` labels, as JSON."""
     from transformers import AutoConfig
 
-    checkpoint = local_checkpoint(checkpoint)
     local = is_local(checkpoint)
     path = str(Path(checkpoint).expanduser()) if local else checkpoint
     try:

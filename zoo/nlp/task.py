@@ -2,18 +2,17 @@
 
     python -m zoo.train --task nlp                                     # BERT-Tiny from scratch on the embedded corpus
     python -m zoo.train --task nlp --model pretrained --dataset text_files \
-        model.args.checkpoint=path/to/bert data.args.train=reviews.csv trainer.device=cuda
+        model.pretrained=path/to/bert data.args.train=reviews.csv trainer.device=cuda
     python -m zoo predict --checkpoint runs/nlp/RUN "A fine cast, but the plot was dull."
 
 Texts are tokenized once when the data is built (a tokenizer trained on the training texts, or the checkpoint's
-own when ``model.args.checkpoint`` names one) and batches are padded to their longest text. The tokenizer and, for
+own when ``model.pretrained`` names one) and batches are padded to their longest text. The tokenizer and, for
 a pretrained model, its transformers config go into the checkpoint's ``info``, so evaluation and prediction need
 nothing but the checkpoint.
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,9 +83,10 @@ class PadBatch:
         }
 
 
-def _needs_checkpoint(builder: str) -> bool:
-    parameter = inspect.signature(registry.load_object(builder)).parameters.get("checkpoint")
-    return parameter is not None and parameter.default is inspect.Parameter.empty
+def _reads_own_weights(builder: str) -> bool:
+    from zoo.pretrained import reads_own_weights
+
+    return reads_own_weights(registry.load_object(builder))
 
 
 def logits_of(model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
@@ -133,22 +133,25 @@ class TextClassification(Task):
                 )
             max_length = min(o.max_length, saved["max_length"])
             return tokenization.TextEncoder.from_json(saved["tokenizer"], max_length, saved["pad_token_id"]), saved
-        checkpoint = self.config.model.args.get("checkpoint")
-        if checkpoint is None and _needs_checkpoint(self.entry.model(self.config.model.name).builder):
+        source = self.config.model.pretrained
+        if not source and _reads_own_weights(self.entry.model(self.config.model.name).builder):
             raise ConfigError(
-                f"model {self.config.model.name!r} fine-tunes a pretrained checkpoint: set model.args.checkpoint "
+                f"model {self.config.model.name!r} fine-tunes a pretrained checkpoint: set model.pretrained "
                 "to a local directory (config, weights, tokenizer), a Hugging Face hub id, or a zoo catalog name "
                 "(python -m zoo checkpoints nlp)"
             )
-        if checkpoint is not None:
+        if source:
             from zoo.nlp.models import pretrained_config
+            from zoo.pretrained import local_path
+
+            checkpoint = local_path(self.config.task, self.config.model.name, source)
 
             hf_config = pretrained_config(str(checkpoint), len(classes))
             encoder = tokenization.pretrained_encoder(
                 str(checkpoint), o.max_length, hf_config.get("max_position_embeddings")
             )
             vocab_size = int(hf_config.get("vocab_size") or encoder.tokenizer.get_vocab_size())
-            info.update(tokenizer_source=f"pretrained: {checkpoint}", hf_config=hf_config)
+            info.update(tokenizer_source=f"pretrained: {source}", hf_config=hf_config)
         else:
             train = loaded["train"] if "train" in loaded else self.load_split("train")
             encoder = tokenization.trained_encoder(
@@ -212,6 +215,11 @@ class TextClassification(Task):
                     {"input": text, "label": classes[best], "probs": {c: round(p, 4) for c, p in zip(classes, row)}}
                 )
         return results
+
+    def predict_inputs(self, directory: Path, info: dict[str, Any]) -> list[str]:
+        """Texts, as ``predict`` takes them: the lines of the samples file."""
+        [path] = self.write_samples(directory, 2)
+        return path.read_text(encoding="utf-8").splitlines()
 
     def write_samples(self, directory: Path, count: int) -> list[Path]:
         """``texts.txt``: texts of the validation split, one per line, a few of each class (``predict --file``);

@@ -130,23 +130,11 @@ def is_local(checkpoint: str) -> bool:
     return Path(checkpoint).expanduser().is_dir()
 
 
-def local_checkpoint(checkpoint: str) -> str:
-    """A zoo catalog name (``nlp/pretrained.<tag>``) as its snapshot folder in the zoo cache, fetched once;
-    a directory or a hub id as it is."""
-    from zoo.hub.catalog import NAME, get_checkpoint
-
-    if is_local(checkpoint) or not checkpoint.startswith("nlp/") or not NAME.match(checkpoint):
-        return checkpoint
-    from zoo.hub.download import fetch
-
-    return str(fetch(get_checkpoint(checkpoint)))
-
-
 def pretrained_encoder(checkpoint: str, max_length: int, model_limit: int | None = None) -> TextEncoder:
-    """The checkpoint's own (fast) tokenizer, truncating to the least of ``max_length`` and the model's limits."""
+    """The checkpoint's own (fast) tokenizer (a directory or hub id), truncating to the least of ``max_length`` and
+    the model's limits."""
     from transformers import AutoTokenizer
 
-    checkpoint = local_checkpoint(checkpoint)
     local = is_local(checkpoint)
     path = str(Path(checkpoint).expanduser()) if local else checkpoint
     try:
@@ -157,7 +145,7 @@ def pretrained_encoder(checkpoint: str, max_length: int, model_limit: int | None
         raise CheckpointError(
             f"{checkpoint} has no fast tokenizer (tokenizer.json), which zoo needs to store it with its checkpoints; "
             "convert it with transformers (AutoTokenizer.from_pretrained(..., use_fast=True).save_pretrained(DIR), "
-            "which may need `pip install sentencepiece protobuf`) and pass DIR as model.args.checkpoint"
+            "which may need `pip install sentencepiece protobuf`) and pass DIR as model.pretrained"
         )
     limits = [max_length]
     if tokenizer.model_max_length and tokenizer.model_max_length < _NO_LIMIT:
@@ -179,5 +167,5 @@ def unreadable_message(checkpoint: str, what: str, error: Exception) -> str:
     return (
         f"cannot load the {what} of {checkpoint!r}: {error}. It is neither a local directory nor in the Hugging "
         "Face cache; with no network, download it where there is one (huggingface-cli download "
-        f"{checkpoint} --local-dir DIR), copy DIR here and pass model.args.checkpoint=DIR"
+        f"{checkpoint} --local-dir DIR), copy DIR here and pass model.pretrained=DIR"
     )

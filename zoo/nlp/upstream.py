@@ -64,7 +64,6 @@ def entry(task: str, repo_id: str, revision: str) -> dict[str, Any]:
         "sources": [f"hf://{repo_id}@{revision}"],
         "format": "hf",
         "verify": "weights",
-        "builder_args": {"checkpoint": name},
         "license": f"see the model card at https://huggingface.co/{repo_id}",
         "recipe": f"https://huggingface.co/{repo_id}",
         "library": f"transformers {transformers.__version__.split('+')[0]} "
@@ -72,7 +71,7 @@ def entry(task: str, repo_id: str, revision: str) -> dict[str, Any]:
         **({"default": True} if task == DEFAULT_TASK else {}),
         "description": f"{repo_id} at revision {revision}, the default model of transformers' {task} pipeline. "
         "zoo loads it with a new classification head for your classes; fine-tune it with `python -m zoo.train "
-        f"--task nlp --model pretrained model.args.checkpoint={name}`. The hub publishes no hash zoo can check "
+        f"--task nlp --model pretrained model.pretrained={name}`. The hub publishes no hash zoo can check "
         "offline: each weights file must load without running code, and the sha256 of every file is pinned at the "
         "first download.",
     }

@@ -26,7 +26,7 @@ TASK = make_task(
             implementation="zoo.recommendation.task:RatingPrediction",
             export="zoo.recommendation.export:export_spec",
             default_model="mf_rating",
-            default_dataset="ml100k",
+            default_dataset="synthetic",
             metrics=("rmse", "mae", "loss"),
         ),
     ],
@@ -36,7 +36,6 @@ TASK = make_task(
             problem="ranking",
             builder="zoo.recommendation.models:popularity",
             description="Item popularity from training counts (and mean ratings): the baseline every paper reports.",
-            params=3,
             input=_INPUT,
             default_dataset="synthetic",
             recipe="recommendation/popularity_synthetic",
@@ -48,7 +47,6 @@ TASK = make_task(
             problem="ranking",
             builder="zoo.recommendation.models:mf",
             description="Biased matrix factorisation (Koren et al., 2009) ranking items with BPR.",
-            params=99_001,
             input=_INPUT,
             default_dataset="synthetic",
             recipe="recommendation/mf_synthetic",
@@ -60,10 +58,9 @@ TASK = make_task(
             problem="rating",
             builder="zoo.recommendation.models:mf",
             description="Biased matrix factorisation trained on explicit ratings with MSE (RMSE, MAE).",
-            params=170_626,
             input=_INPUT,
-            default_dataset="ml100k",
-            recipe="recommendation/mf_rating_ml100k",
+            default_dataset="synthetic",
+            recipe="recommendation/mf_rating_synthetic",
             license="Apache-2.0",
             source="zoo",
         ),
@@ -72,7 +69,6 @@ TASK = make_task(
             problem="ranking",
             builder="zoo.recommendation.models:neumf",
             description="NeuMF (He et al., 2017): generalised MF and an MLP over separate embeddings, fused.",
-            params=150_801,
             input=_INPUT,
             default_dataset="synthetic",
             recipe="recommendation/neumf_synthetic",
@@ -85,7 +81,6 @@ TASK = make_task(
             builder="zoo.recommendation.models:two_tower",
             description="Two-tower retrieval (Yi et al., 2019): user and item towers over ids and side features, "
             "in-batch softmax with log-Q correction.",
-            params=111_712,
             input=_INPUT + " and their side features",
             default_dataset="synthetic",
             recipe="recommendation/two_tower_synthetic",
@@ -98,7 +93,6 @@ TASK = make_task(
             builder="zoo.recommendation.models:dlrm",
             description="DLRM (Naumov et al., 2019): bottom MLP on dense features, embedding bags for sparse ones, "
             "pairwise dot interactions, top MLP.",
-            params=53_313,
             input=_INPUT + ", dense and sparse side features",
             default_dataset="synthetic",
             recipe="recommendation/dlrm_synthetic",
@@ -109,7 +103,7 @@ TASK = make_task(
     datasets=[
         DatasetEntry(
             name="synthetic",
-            problems=("ranking",),
+            problems=("ranking", "rating"),
             loader="zoo.recommendation.synthetic:synthetic",
             description="Embedded: a generated log from a latent-factor model with popularity and activity skew, "
             "timestamps, ratings and side features (2,000 users, 1,000 items, about 59,000 interactions).",
@@ -119,7 +113,7 @@ TASK = make_task(
         ),
         DatasetEntry(
             name="ml100k",
-            problems=("ranking", "rating",),
+            problems=("ranking", "rating"),
             loader="zoo.recommendation.movielens:ml100k",
             description="MovieLens 100K: 100,000 ratings by 943 users of 1,682 movies (u.data, u.item, u.user).",
             license=_ML_LICENSE,
@@ -127,7 +121,7 @@ TASK = make_task(
         ),
         DatasetEntry(
             name="ml1m",
-            problems=("ranking", "rating",),
+            problems=("ranking", "rating"),
             loader="zoo.recommendation.movielens:ml1m",
             description="MovieLens 1M: 1,000,209 ratings by 6,040 users of 3,706 movies (ratings.dat, movies.dat).",
             license=_ML_LICENSE,
@@ -135,7 +129,7 @@ TASK = make_task(
         ),
         DatasetEntry(
             name="ml_latest_small",
-            problems=("ranking", "rating",),
+            problems=("ranking", "rating"),
             loader="zoo.recommendation.movielens:ml_latest_small",
             description="MovieLens latest-small: about 100,000 ratings by 610 users (ratings.csv, movies.csv).",
             license=_ML_LICENSE,
@@ -143,7 +137,7 @@ TASK = make_task(
         ),
         DatasetEntry(
             name="ml25m",
-            problems=("ranking", "rating",),
+            problems=("ranking", "rating"),
             loader="zoo.recommendation.movielens:ml25m",
             description="MovieLens 25M: 25 million ratings by 162,541 users of 59,047 movies "
             "(ratings.csv, movies.csv).",
@@ -152,7 +146,7 @@ TASK = make_task(
         ),
         DatasetEntry(
             name="interactions",
-            problems=("ranking", "rating",),
+            problems=("ranking", "rating"),
             loader="zoo.recommendation.generic:interactions",
             description="Your own log: a CSV, TSV or Parquet file of user, item, optional rating and timestamp "
             "columns (names set in data.args).",

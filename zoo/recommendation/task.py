@@ -3,7 +3,7 @@ BCE or in-batch softmax; HR@K, NDCG@K, Recall@K, MRR over all items), with the p
 beside every evaluation as ``pop_*``.
 
     python -m zoo.train --task recommendation                                    # MF-BPR on the embedded log
-    python -m zoo.train --task recommendation --model mf --dataset ml100k        # rating prediction, RMSE
+    python -m zoo.train --task recommendation --model mf_rating --dataset ml100k        # rating prediction, RMSE
     python -m zoo predict --checkpoint RUN/checkpoints/best --user 196 --k 10
     python -m zoo predict --checkpoint RUN/checkpoints/best --item 50
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -244,6 +245,10 @@ class Recommendation(Task):
 
     # -- prediction -----------------------------------------------------------------------------------------------
     @torch.no_grad()
+    def predict_inputs(self, directory: Path, info: dict[str, Any]) -> list[str]:
+        """Raw user ids, as ``predict`` takes them: the first two users of the log."""
+        return [str(user) for user in info["user_ids"][:2]]
+
     def predict(
         self, model: nn.Module, inputs: Sequence[str], info: dict[str, Any], device: torch.device,
         options: RecommendationPredictOptions | None = None,

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from zoo.hub.export import BATCH, ExportSpec
+from zoo.export import BATCH, ExportSpec
 from zoo import registry
 from zoo.speech.models import CRNN, ConformerCTC
 

@@ -63,14 +63,14 @@ def reference_model(bundle: Any) -> Any:
     """torchaudio's model of the pipeline with the head of the published file, on the meta device."""
     from torchaudio.models import wav2vec2_model
 
-    from zoo.hub.upstream import on_meta
+    from zoo.upstream import on_meta
 
     return on_meta(lambda: wav2vec2_model(**{**bundle._params, "aux_num_out": len(file_labels(bundle))}))
 
 
 def fits(bundle: Any) -> bool:
     """Whether the zoo model and torchaudio's agree on every state-dict key and shape (checked on the meta device)."""
-    from zoo.hub.upstream import on_meta, shapes
+    from zoo.upstream import on_meta, shapes
     from zoo.speech.models import wav2vec2_ctc
 
     ours = on_meta(lambda: wav2vec2_ctc(**builder_args(bundle)))

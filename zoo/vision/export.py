@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from zoo.hub.export import BATCH, ExportSpec
+from zoo.export import BATCH, ExportSpec
 
 
 def export_spec(model: nn.Module, model_name: str, info: dict[str, Any]) -> ExportSpec:

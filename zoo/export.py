@@ -66,7 +66,7 @@ def load_for_export(checkpoint: str | Path) -> tuple[Any, str, str, dict[str, An
     text = str(checkpoint)
     if NAME.match(text) and not os.path.exists(text):
         from zoo.hub.catalog import get_checkpoint
-        from zoo.hub.pretrained import build_pretrained
+        from zoo.pretrained import build_pretrained
 
         entry = get_checkpoint(text)
         model = build_pretrained(entry.task, entry.model, entry.name, {})

@@ -14,7 +14,8 @@ transformers' default pipeline models for text classifiers and encoders are repo
 the revisions transformers pins (``zoo/nlp/upstream.py``).
 
 Adding a library is one generator function taking the registered model names of
-its task, kept beside the task (``zoo/<task>/upstream.py``) and named in :data:`UPSTREAM`; entries appear only for
+its task, kept beside the task (``zoo/<task>/upstream.py``; vision's torchvision classifiers are in
+``zoo/vision/upstream.py``) and named in :data:`UPSTREAM`; entries appear only for
 models the registry holds. :func:`on_meta` and :func:`shapes` help a generator check that upstream weights fit a zoo
 builder without allocating them.
 """
@@ -29,35 +30,6 @@ FILE_HASH = re.compile(r"-([a-f0-9]{8,})\.")  # torchvision's HASH_REGEX: <name>
 LABEL_SETS = {"ImageNet-1K": "imagenet-1k"}
 METRIC_NAMES = {"acc@1": "top1", "acc@5": "top5"}  # percentages in torchvision; fractions in zoo
 TORCHVISION_LICENSE = "ImageNet terms, see https://github.com/pytorch/vision#pre-trained-model-license"
-
-# zoo vision model -> torchvision builders whose weights may fit it, the first one's DEFAULT being the zoo default.
-TORCHVISION_CLASSIFIERS: dict[str, tuple[str, ...]] = {
-    "resnet18": ("resnet18",),
-    "resnet34": ("resnet34",),
-    "resnet50": ("resnet50",),
-    "mobilenet_v3_small": ("mobilenet_v3_small",),
-    "vit": ("vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"),
-}
-
-
-def torchvision_classifiers(models: set[str]) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
-    """Entries for torchvision classification weights that fit registered vision models, and their label sets."""
-    from torchvision import models as tvm
-
-    entries, label_sets = [], {}
-    for zoo_model, builders in TORCHVISION_CLASSIFIERS.items():
-        if zoo_model not in models:
-            continue
-        for builder_name in builders:
-            enum = tvm.get_model_weights(builder_name)
-            for weights in enum:
-                default = weights is enum.DEFAULT and builder_name == builders[0]
-                entry, labels = _torchvision_entry(zoo_model, builder_name, weights, default, len(builders) > 1)
-                if entry is not None:
-                    entries.append(entry)
-                    label_sets.update(labels)
-    return entries, label_sets
-
 
 def torchvision_file(weights: Any) -> dict[str, Any]:
     """Where a torchvision weights file lives, and the sha256 prefix its name carries (torchvision checks the same)."""
@@ -92,68 +64,6 @@ def classification_preprocessing(weights: Any) -> dict[str, Any]:
     }
 
 
-def _torchvision_entry(
-    zoo_model: str, builder_name: str, weights: Any, default: bool, variant_in_tag: bool
-) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
-    import torchvision
-    from torchvision import models as tvm
-
-    meta = weights.meta
-    num_classes = len(meta["categories"])
-    reference_kwargs: dict[str, Any] = {"num_classes": num_classes}
-    if "vit" in builder_name:
-        reference_kwargs["image_size"] = meta["min_size"][0]
-    reference = on_meta(lambda: tvm.get_model(builder_name, weights=None, **reference_kwargs))
-    builder_args = _builder_args(zoo_model, reference, num_classes)
-    ours = on_meta(lambda: _zoo_builder(zoo_model)(**builder_args))
-    if shapes(ours) != shapes(reference):
-        return None, {}
-    from zoo.hub.pretrained import find_head
-
-    label_set = label_set_name(builder_name, weights)
-    variant = builder_name.removeprefix(f"{zoo_model}_") + "_" if variant_in_tag else ""
-    entry = {
-        "name": f"vision/{zoo_model}.{variant}{weights.name.lower()}",
-        **torchvision_file(weights),
-        "builder_args": builder_args,
-        "head": list(find_head(ours, num_classes)),
-        "params": meta["num_params"],
-        "metrics": classification_metrics(meta),
-        "preprocessing": classification_preprocessing(weights),
-        "labels": label_set,
-        "license": meta.get("license", TORCHVISION_LICENSE),
-        "recipe": meta.get("recipe", ""),
-        "library": f"torchvision {torchvision.__version__.split('+')[0]} ({builder_name}, {weights})",
-        "default": default,
-        "description": " ".join(meta.get("_docs", "").split())
-        + f" Upstream file about {meta['_file_size']:.1f} MiB; its full sha256 is not published, so zoo checks the"
-        " prefix in its name, as torchvision does.",
-    }
-    kept = {k: v for k, v in entry.items() if v not in ("", [], {}, False)}
-    return kept, {label_set: list(meta["categories"])}
-
-
-def _builder_args(zoo_model: str, reference: Any, num_classes: int) -> dict[str, Any]:
-    """Arguments of the zoo builder that reproduce the library's architecture, read from a built reference."""
-    if zoo_model == "vit":
-        return {
-            "num_classes": num_classes,
-            "image_size": reference.image_size,
-            "patch_size": reference.patch_size,
-            "num_layers": len(reference.encoder.layers),
-            "num_heads": reference.encoder.layers[0].num_heads,
-            "hidden_dim": reference.hidden_dim,
-            "mlp_dim": reference.mlp_dim,
-        }
-    return {"num_classes": num_classes, "small_input": False}
-
-
-def _zoo_builder(model: str) -> Callable[..., Any]:
-    from zoo import registry
-
-    return registry.load_object(registry.get_model_entry("vision", model).builder)
-
-
 def on_meta(build: Callable[[], Any]) -> Any:
     """Build without allocating or initialising real tensors: only names and shapes are compared."""
     import torch
@@ -168,7 +78,7 @@ def shapes(model: Any) -> dict[str, tuple[int, ...]]:
 
 # task -> (library, "module:function") pairs; each function gives (entries, label sets) for the task's model names.
 UPSTREAM: dict[str, list[tuple[str, str]]] = {
-    "vision": [("torchvision", "zoo.hub.upstream:torchvision_classifiers")],
+    "vision": [("torchvision", "zoo.vision.upstream:torchvision_classifiers")],
     "driving": [("torchvision", "zoo.driving.upstream:torchvision_driving")],
     "medical": [("torchvision", "zoo.medical.upstream:torchvision_backbones")],
     "speech": [("torchaudio", "zoo.speech.upstream:torchaudio_asr")],

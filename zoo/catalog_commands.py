@@ -153,7 +153,7 @@ def _cache(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    from zoo.hub.publish import DEFAULT_USE, publish
+    from zoo.publish import DEFAULT_USE, publish
 
     done = publish(args.checkpoint, args.name, args.out, weights=args.weights, license=args.license,
                    intended_use=args.intended_use or DEFAULT_USE, base_url=args.base_url, hub_repo=args.hub,
@@ -165,7 +165,7 @@ def _publish(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from zoo.hub.export import export
+    from zoo.export import export
 
     _catalogs(args)
     done = export(args.checkpoint, args.format, args.out, atol=args.atol)

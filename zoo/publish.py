@@ -49,9 +49,9 @@ def publish(
     from safetensors.torch import load_file, save_file
 
     from zoo import __version__, checkpoint as ckpt, registry
-    from zoo.config import from_dict
+    from zoo.config import from_dict, migrate
     from zoo.hub.cache import sha256_file
-    from zoo.hub.pretrained import find_head
+    from zoo.pretrained import find_head
     from zoo.task import load_task
 
     match = NAME.match(name)
@@ -67,7 +67,7 @@ def publish(
     if which not in ("model", "ema") or not source.is_file():
         raise CheckpointError(f"{path} has no {which} weights ({source.name}); choose --weights model")
 
-    config = from_dict(meta["config"])
+    config = from_dict(migrate(meta["config"]))
     task = load_task(config, meta["info"])
     model = task.build_model(meta["info"])
     state = load_file(str(source))
