@@ -78,3 +78,64 @@ def test_config_file_and_task_must_agree(tmp_path):
 
 def test_apply_overrides_creates_sections():
     assert apply_overrides({}, ["model.args.width=4"]) == {"model": {"args": {"width": 4}}}
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("optim.lr=nan", "optim.lr must be a finite number"),
+        ("optim.lr=-1", "optim.lr must be > 0"),
+        ("trainer.log_every=0", "trainer.log_every must be >= 1"),
+        ("data.batch_size=1000000000000", "data.batch_size must be >= 1 and <= 1048576"),
+        ("data.num_workers=-1", "data.num_workers must be >= 0"),
+        ("trainer.eval_every=-1", "trainer.eval_every must be >= 0"),
+        ("trainer.threads=-3", "trainer.threads must be >= 0"),
+        ("trainer.clip_grad_norm=-1", "trainer.clip_grad_norm must be >= 0"),
+        ("trainer.keep_checkpoints=0", "trainer.keep_checkpoints must be >= 1"),
+        ("data.eval_batch_size=0", "data.eval_batch_size must be >= 1"),
+        ("optim.betas=[0.9, 1.5]", r"optim.betas\[1\] must be"),
+    ],
+)
+def test_values_outside_their_range_fail_in_one_line(override, message):
+    from zoo import recipes
+
+    with pytest.raises(ConfigError, match=message) as error:
+        recipes.resolve("vision", overrides=[override])
+    assert "\n" not in str(error.value)
+
+
+def test_every_ranged_key_is_in_the_schema():
+    from zoo.config import RANGES, RunConfig
+
+    known = set()
+
+    def walk(node, prefix):
+        for key, value in node.items():
+            known.add(prefix + key)
+            if isinstance(value, dict):
+                walk(value, prefix + key + ".")
+            elif isinstance(value, list):
+                known.update(f"{prefix}{key}[{i}]" for i in range(len(value)))
+
+    walk(RunConfig().to_dict(), "")
+    assert set(RANGES) <= known, set(RANGES) - known
+
+
+def test_old_keys_name_the_new_one_and_saved_runs_migrate():
+    from zoo.config import from_dict, migrate
+
+    with pytest.raises(ConfigError, match="model.args.checkpoint is now model.pretrained"):
+        from_dict({"task": "nlp", "model": {"name": "pretrained", "args": {"checkpoint": "x"}}})
+    with pytest.raises(ConfigError, match="task_args.pretrained is now model.pretrained"):
+        from_dict({"task": "driving", "task_args": {"pretrained": "coco_v1"}})
+    config = from_dict(migrate({"task": "driving", "model": {"name": "m"}, "task_args": {"pretrained": "coco_v1"}}))
+    assert config.model.pretrained == "coco_v1" and "pretrained" not in config.task_args
+
+
+def test_a_builder_that_cannot_use_a_value_fails_in_one_line(tmp_path):
+    from zoo import api
+
+    with pytest.raises(ConfigError, match="empty layer"):
+        api.train("vision", output=tmp_path / "a", overrides=["model.args.width=0"])
+    with pytest.raises(ConfigError, match="check the values of data.args"):
+        api.train("vision", output=tmp_path / "b", overrides=["data.args.num_train=-5"])

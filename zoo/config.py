@@ -216,6 +216,55 @@ def from_dict(data: dict[str, Any]) -> RunConfig:
     return _build(RunConfig, data, "")
 
 
+# The valid range of every bounded key: (lowest, highest, whether the lowest itself is allowed). Every float must also
+# be finite. Checked as the config is read, so a bad value fails in one line before anything is built.
+RANGES: dict[str, tuple[float | None, float | None, bool]] = {
+    "data.batch_size": (1, 2**20, True),
+    "data.eval_batch_size": (1, 2**20, True),
+    "data.num_workers": (0, 256, True),
+    "optim.lr": (0, 10.0, False),
+    "optim.weight_decay": (0, 10.0, True),
+    "optim.momentum": (0, 0.9999, True),
+    "optim.betas[0]": (0, 0.9999999, True),
+    "optim.betas[1]": (0, 0.9999999, True),
+    "scheduler.warmup_steps": (0, None, True),
+    "scheduler.warmup_fraction": (0, 0.99, True),
+    "scheduler.min_lr_ratio": (0, 1.0, True),
+    "scheduler.step_every": (0, None, True),
+    "scheduler.gamma": (0, 1.0, False),
+    "trainer.epochs": (0, 1_000_000, True),
+    "trainer.max_steps": (0, None, True),
+    "trainer.threads": (0, 4096, True),
+    "trainer.accumulate": (1, 4096, True),
+    "trainer.clip_grad_norm": (0, None, True),
+    "trainer.seed": (0, 2**63 - 1, True),
+    "trainer.eval_every": (0, None, True),
+    "trainer.checkpoint_every": (0, None, True),
+    "trainer.keep_checkpoints": (1, None, True),
+    "trainer.log_every": (1, None, True),
+    "trainer.early_stopping.patience": (0, None, True),
+    "trainer.early_stopping.min_delta": (0, None, True),
+    "trainer.ema.decay": (0, 0.99999999, True),
+    "target.budget_s": (0, None, True),
+}
+
+
+def check_range(key: str, value: Any) -> None:
+    """One line naming the key, the value and its valid range; floats must be finite."""
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{key} must be a finite number, got {value}")
+    bounds = RANGES.get(key)
+    if bounds is None or value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return
+    low, high, closed = bounds
+    if (low is not None and (value < low or (value == low and not closed))) or (high is not None and value > high):
+        below = "" if low is None else (f">= {low}" if closed else f"> {low}")
+        above = "" if high is None else f"<= {high:g}" if isinstance(high, float) else f"<= {high}"
+        raise ConfigError(f"{key} must be {' and '.join(p for p in (below, above) if p)}, got {value}")
+
+
 def _build(cls: type, data: Any, prefix: str) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"{prefix.rstrip('.') or 'config'} must be a mapping, got {data!r}")
@@ -230,6 +279,11 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
     values = {}
     for name, value in data.items():
         values[name] = _coerce(hints[name], value, prefix + name)
+        if isinstance(values[name], tuple):
+            for i, item in enumerate(values[name]):
+                check_range(f"{prefix}{name}[{i}]", item)
+        else:
+            check_range(prefix + name, values[name])
     return cls(**values)
 
 

@@ -21,7 +21,7 @@ from torch.utils.data import Dataset
 
 from zoo import registry
 from zoo.config import RunConfig, _build
-from zoo.errors import ConfigError
+from zoo.errors import ConfigError, ZooError
 
 
 @dataclass
@@ -111,7 +111,12 @@ class Task:
             return model
         fitted = (info.get("pretrained") or {}).get("builder_args", {})
         builder = registry.load_object(entry.builder)
-        return call_with_args(builder, self.config.model.args, {**defaults, **fitted}, "model.args", entry.builder)
+        model = call_with_args(builder, self.config.model.args, {**defaults, **fitted}, "model.args", entry.builder)
+        empty = next((name for name, p in model.named_parameters() if p.numel() == 0), None)
+        if empty is not None:
+            given = ", ".join(f"{k}={v!r}" for k, v in self.config.model.args.items())
+            raise ConfigError(f"model.args {given} build an empty layer ({empty}); every size must be at least 1")
+        return model
 
     # -- steps and metrics ----------------------------------------------------------------------------------------
     def build_metrics(self, info: dict[str, Any]) -> Any:
@@ -188,7 +193,16 @@ def call_with_args(
         inspect.signature(function).bind(**kwargs)
     except TypeError as error:
         raise ConfigError(f"{section} do not fit {location}: {error}") from error
-    return function(**kwargs)
+    try:
+        return function(**kwargs)
+    except (ValueError, TypeError, ZeroDivisionError, RuntimeError) as error:
+        if isinstance(error, ZooError):
+            raise
+        # A value the builder or loader cannot use (a width of 0, a negative count): say which section to check.
+        given = ", ".join(f"{k}={v!r}" for k, v in args.items()) or "its defaults"
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise ConfigError(f"{location} cannot be built with {section} {given}: {first} "
+                          f"(check the values of {section})") from error
 
 
 def load_task(config: RunConfig, saved_info: dict[str, Any] | None = None) -> Task:

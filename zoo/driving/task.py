@@ -44,6 +44,7 @@ from zoo.driving.transforms import (
     objects_only,
 )
 from zoo.errors import ConfigError, ZooError
+from zoo.problems.segmentation import write_index_mask
 from zoo.task import StepOutput, Task, TaskData, call_with_args, evaluated_split
 
 
@@ -312,7 +313,10 @@ class Segmentation(_Driving):
             counts = torch.bincount(mask.flatten(), minlength=len(classes)).tolist()
             shares = {c: round(n / mask.numel(), 4) for c, n in zip(classes, counts) if n}
             results.append({
-                "input": str(path), "mask": str(draw.save_png(coloured, f"{stem}_mask.png")),
+                "input": str(path),
+                # class indices per pixel, in a palette of the class colours: for programs and for eyes alike
+                "mask": str(write_index_mask(f"{stem}_mask.png", mask.numpy(),
+                                             [draw.colour_of(c) for c in classes], background=None)),
                 "overlay": str(draw.save_png(draw.overlay(image, coloured, o.alpha), f"{stem}_overlay.png")),
                 "classes": dict(sorted(shares.items(), key=lambda kv: -kv[1])),
             })

@@ -8,12 +8,11 @@ An entry with ``verify: weights`` is an upstream file whose publisher gives no h
 loads as weights without running code (:func:`weights_problem`); its sha256 is then pinned in the record
 (``"pinned": true``), and from then on it is checked against that record as other files are against the catalog.
 A repository snapshot (``format: hf``) is a folder treated the same way, its sha256 being that of the list of its
-files' sha256 (``zoo.hub.snapshot``).
+files' sha256 (``zoo.hub.integrity``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.hub.catalog import CheckpointEntry
+from zoo.hub.integrity import digest, file_problem, manifest, problem, sha256_file, unchanged
 from zoo.io import atomic_write_json
 from zoo.paths import cache_dir
 
@@ -53,20 +53,10 @@ def record_for(path: Path) -> Path:
     return path.with_name(path.name + RECORD)
 
 
-def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def digest_of(path: Path) -> str:
     """The sha256 of a file, or of a snapshot folder's list of files and their sha256."""
     if path.is_dir():
-        from zoo.hub import snapshot
-
-        return snapshot.digest(snapshot.manifest(path))
+        return digest(manifest(path))
     return sha256_file(path)
 
 
@@ -82,50 +72,8 @@ def weights_problem(entry: CheckpointEntry, path: Path) -> str:
     """Why ``path`` is not a weights file of ``entry``'s format (or a usable snapshot folder), in one line; "" when
     it loads as one. The check for files whose publisher gives no hash."""
     if path.is_dir():
-        from zoo.hub import snapshot
-
-        return snapshot.problem(path)
+        return problem(path)
     return file_problem(path, entry.format, entry.size)
-
-
-def file_problem(path: Path, format: str, expected_size: int = 0) -> str:  # noqa: A002 - the catalog's word
-    """Why ``path`` does not load as ``format`` weights, in one line; "" when it does.
-
-    Read without running code (``zoo.hub.safety``), it must be a non-empty state dict of tensors. A truncated archive,
-    an error page or a pickle asking for code all fail it.
-    """
-    from zoo.errors import CheckpointError, UnsafeFileError
-    from zoo.hub.safety import load_state_dict
-
-    size = path.stat().st_size
-    if expected_size and size != expected_size:
-        return f"it has {size} bytes, the catalog says {expected_size}"
-    if not size:
-        return "it is empty"
-    with open(path, "rb") as f:
-        head = f.read(16)
-    if format == "pth" and not head.startswith((b"PK\x03\x04", b"\x80")):  # torch.save: a zip, or a pickle
-        return f"it is not a file torch.save writes (it starts with {head!r})"
-    try:
-        state = load_state_dict(path, format)
-    except UnsafeFileError as error:
-        return "it was refused: " + _sentence(str(error).partition("refused: ")[2])
-    except CheckpointError as error:
-        if error.__cause__ is None:  # read, but not a state dict
-            return "it " + _sentence(str(error).removeprefix(str(path)))
-        return f"it does not load as {format} weights: {_sentence(str(error.__cause__))}"
-    import torch
-
-    if not state:
-        return "it holds no tensors"
-    other = next((k for k, v in state.items() if not isinstance(v, torch.Tensor)), None)
-    if other is not None:
-        return f"it holds {type(state[other]).__name__} {other!r}, not only tensors"
-    return ""
-
-
-def _sentence(text: str) -> str:
-    return text.strip().splitlines()[0].split(". ")[0] if text.strip() else "(no reason given)"
 
 
 def write_record(
@@ -139,9 +87,7 @@ def write_record(
         "source": source, "verified_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     if path.is_dir():  # a snapshot: the sha256 is of this list, and each file's size and time say if it changed
-        from zoo.hub import snapshot
-
-        record["files"] = files if files is not None else snapshot.manifest(path)
+        record["files"] = files if files is not None else manifest(path)
         record["size"] = sum(f["size"] for f in record["files"].values())
     if entry.verify == "weights":
         record["pinned"] = True  # no hash was published: this is the sha256 of the first download, checked since
@@ -171,9 +117,7 @@ def is_cached(entry: CheckpointEntry) -> bool:
         return False
     recorded = record.get("sha256", "")
     if path.is_dir():
-        from zoo.hub import snapshot
-
-        return snapshot.unchanged(path, record) and matches(entry, recorded, pinned=recorded)
+        return unchanged(path, record) and matches(entry, recorded, pinned=recorded)
     stat = path.stat()
     return (
         record.get("size") == stat.st_size and record.get("mtime_ns") == stat.st_mtime_ns

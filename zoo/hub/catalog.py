@@ -228,7 +228,7 @@ def _read_text(location: str) -> tuple[str, str]:
     import urllib.parse
     import urllib.request
 
-    from zoo.hub.download import offline
+    from zoo.hub.settings import offline
     from zoo.io import atomic_write_text
     from zoo.paths import cache_dir
 

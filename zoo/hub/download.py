@@ -38,20 +38,13 @@ from pathlib import Path
 from zoo.errors import DownloadError, HashMismatchError, OfflineError
 from zoo.hub import cache
 from zoo.hub.catalog import SNAPSHOT, CheckpointEntry
+from zoo.hub.settings import mirror, offline
 from zoo.io import fsync
 
 CHUNK = 4 << 20
 BUFFERS = 4
 TIMEOUT_S = 30.0
 USER_AGENT = "zoo-hub/1"
-
-
-def offline() -> bool:
-    return os.environ.get("ZOO_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def mirror() -> str | None:
-    return os.environ.get("ZOO_MIRROR") or None
 
 
 class _Unreachable(DownloadError):

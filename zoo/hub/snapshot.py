@@ -14,77 +14,14 @@ treats a folder like a file: a changed, added or removed file changes it.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import urllib.parse
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from zoo.errors import DownloadError, HashMismatchError
 from zoo.hub.catalog import CheckpointEntry
-
-WEIGHTS = {".safetensors": "safetensors", ".bin": "pth"}  # .bin: a pickled state dict, read with weights_only=True
-KEPT = (".json", ".txt", ".model")  # config, tokenizer (tokenizer.json, vocab.txt, merges.txt, spiece.model), indexes
-
-
-def select_files(names: Iterable[str]) -> list[str]:
-    """The files of a repository a snapshot keeps: top-level config and tokenizer files and one set of weights.
-
-    Safetensors when there are any, else ``pytorch_model*.bin``; other frameworks' weights (TensorFlow, Flax, ONNX,
-    in subfolders or not) are left out.
-    """
-    top = sorted(name for name in names if "/" not in name)
-    safetensors = [name for name in top if name.endswith(".safetensors")]
-    weights = safetensors or [n for n in top if n.startswith("pytorch_model") and n.endswith(".bin")]
-    return sorted({*(n for n in top if n.endswith(KEPT)), *weights})
-
-
-def manifest(folder: Path) -> dict[str, dict[str, Any]]:
-    """Every file of the snapshot with its sha256, size and modification time, by name."""
-    from zoo.hub.cache import sha256_file
-
-    files = {}
-    for path in sorted(p for p in folder.iterdir() if p.is_file()):
-        stat = path.stat()
-        files[path.name] = {"sha256": sha256_file(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-    return files
-
-
-def digest(files: dict[str, dict[str, Any]]) -> str:
-    """One sha256 for the folder: of the sorted ``name sha256`` lines of its files."""
-    lines = "".join(f"{name} {files[name]['sha256']}\n" for name in sorted(files))
-    return hashlib.sha256(lines.encode()).hexdigest()
-
-
-def unchanged(folder: Path, record: dict[str, Any]) -> bool:
-    """The folder holds exactly the recorded files, each with its recorded size and time (no hashing)."""
-    files = record.get("files")
-    if not isinstance(files, dict) or not folder.is_dir():
-        return False
-    present = {p.name: p.stat() for p in folder.iterdir() if p.is_file()}
-    return present.keys() == files.keys() and all(
-        present[name].st_size == files[name].get("size") and present[name].st_mtime_ns == files[name].get("mtime_ns")
-        for name in files
-    )
-
-
-def problem(folder: Path) -> str:
-    """Why ``folder`` is not a usable snapshot, in one line; "" when every weights file loads without running code."""
-    from zoo.hub.cache import file_problem
-
-    names = sorted(p.name for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
-    if "config.json" not in names:
-        return "it has no config.json"
-    weights = [name for name in names if Path(name).suffix in WEIGHTS and name in select_files(names)]
-    if not weights:
-        return "it holds no weights file (*.safetensors, or pytorch_model*.bin)"
-    for name in weights:
-        found = file_problem(folder / name, WEIGHTS[Path(name).suffix])
-        if found:
-            return f"{name}: {found}"
-    return ""
-
+from zoo.hub.integrity import WEIGHTS, digest, manifest, problem, select_files, unchanged  # noqa: F401 - its words
 
 def download(source: str, entry: CheckpointEntry, pinned: str = "") -> tuple[str, dict[str, dict[str, Any]]]:
     """Fill the entry's partial folder from ``source`` and return its :func:`digest` and :func:`manifest` (which

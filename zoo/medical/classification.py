@@ -15,6 +15,8 @@ from zoo.errors import ConfigError
 from zoo.medical import metrics, readers
 from zoo.medical.data import MedicalSplit, normalise
 from zoo.medical.transforms import ClassifyItem
+from zoo.problems import classification
+from zoo.problems.classification import classification_loss
 from zoo.task import StepOutput
 
 
@@ -67,10 +69,7 @@ class Classification:
         return metrics.classification_metrics(info["classes"], info["multi_label"])
 
     def loss(self, logits: Tensor, targets: Tensor) -> Tensor:
-        if targets.is_floating_point():  # multi-label 0/1 flags
-            weight = torch.full((logits.shape[-1],), self.options.pos_weight, device=logits.device)
-            return F.binary_cross_entropy_with_logits(logits.float(), targets, pos_weight=weight)
-        return F.cross_entropy(logits.float(), targets, label_smoothing=self.options.label_smoothing)
+        return classification_loss(logits, targets, self.options.label_smoothing, self.options.pos_weight)
 
     def train_step(self, model: nn.Module, batch: Any) -> StepOutput:
         images, targets = batch
@@ -110,42 +109,8 @@ class Classification:
         head = prediction.get("label") or ("findings: " + (", ".join(prediction["findings"]) or "none"))
         return f"{prediction['input']}: {head} ({shown})"
 
-
     def report(self, model: nn.Module, batches: Any, info: dict[str, Any], directory: Path) -> list[Path]:
-        from zoo import plots
-
-        classes, shown, predicted, target = info["classes"], [], [], []
-        for images, targets in batches:
-            logits = model(images).float()
-            if info["multi_label"]:
-                guesses = (logits.sigmoid() >= 0.5).cpu()
-            else:
-                guesses = logits.argmax(dim=-1).cpu()
-                predicted.append(guesses)
-                target.append(targets.cpu())
-            room = SAMPLES_SHOWN - len(shown)
-            shown += list(zip(images[:room].float().cpu(), guesses[:room], targets[:room].cpu()))
-        captions = [_caption(guess, truth, classes) for _, guess, truth in shown]
-        mean, std = torch.tensor(info["mean"]).view(-1, 1, 1), torch.tensor(info["std"]).view(-1, 1, 1)
-        pictures = [((image * std + mean).clamp(0, 1) * 255).byte() for image, _, _ in shown]
-        figures = [plots.image_grid(pictures, captions, directory / "samples.png", "predictions on the first scans")]
-        if predicted:
-            matrix = plots.class_confusion(torch.cat(predicted), torch.cat(target), len(classes))
-            figures.append(plots.confusion_matrix(matrix, classes, directory / "confusion_matrix.png",
-                                                  "confusion matrix"))
-        return figures
-
-
-SAMPLES_SHOWN = 32
-
-
-def _caption(guess: Tensor, truth: Tensor, classes: list[str]) -> str:
-    if guess.ndim == 0:
-        g, t = int(guess), int(truth)
-        return f"{'✓' if g == t else '✗'} {classes[g]}" + ("" if g == t else f" (is {classes[t]})")
-    found = [c for c, flag in zip(classes, guess.tolist()) if flag]
-    right = guess.tolist() == [bool(v) for v in truth.tolist()]
-    return f"{'✓' if right else '✗'} {', '.join(found) or 'none'}"
+        return classification.report(model, batches, info, directory, what="scans")
 
 
 def prepare(path: str, info: dict[str, Any]) -> Tensor:

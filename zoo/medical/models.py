@@ -18,21 +18,21 @@ from torch import Tensor, nn
 from torchvision import models as tvm
 
 from zoo.errors import ConfigError, MissingExtraError
-from zoo.vision import models as vision_models
+from zoo.problems.classification import resnet
 
 
 def resnet18(
     num_classes: int = 2, in_channels: int = 1, small_input: bool = False, zero_init_residual: bool = False
 ) -> nn.Module:
     """ResNet-18 (He et al., 2016) for scans; ``small_input=True`` for images of 28-32 pixels."""
-    return vision_models.resnet18(num_classes, in_channels, small_input, zero_init_residual)
+    return resnet(tvm.resnet18, num_classes, in_channels, small_input, zero_init_residual)
 
 
 def resnet50(
     num_classes: int = 2, in_channels: int = 1, small_input: bool = False, zero_init_residual: bool = False
 ) -> nn.Module:
     """ResNet-50 (He et al., 2016) for scans; ``small_input=True`` for images of 28-32 pixels."""
-    return vision_models.resnet50(num_classes, in_channels, small_input, zero_init_residual)
+    return resnet(tvm.resnet50, num_classes, in_channels, small_input, zero_init_residual)
 
 
 def densenet121(

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from zoo.problems.segmentation import write_index_mask
+
 # Distinct colours for classes 1, 2, ... (class 0, the background, is left uncoloured).
 PALETTE = np.array(
     [(230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48), (145, 30, 180), (70, 240, 240),
@@ -16,10 +18,10 @@ PALETTE = np.array(
 
 
 def write_mask(path: str | Path, mask: np.ndarray) -> None:
-    """A 2D mask as an 8-bit PNG whose pixel values are the class indices (0 background)."""
-    if mask.ndim != 2:
-        raise ValueError(f"a PNG mask must be 2D, got shape {mask.shape}")
-    Image.fromarray(mask.astype(np.uint8)).save(path)
+    """A 2D mask as an 8-bit PNG whose pixel values are the class indices (0 background), in a palette that shows
+    each class in its overlay colour."""
+    colours = [(0, 0, 0), *(tuple(int(v) for v in c) for c in PALETTE)]
+    write_index_mask(path, mask, colours * (1 + int(mask.max(initial=0)) // len(colours)))
 
 
 def overlay(image: np.ndarray, mask: np.ndarray, alpha: float = 0.45) -> np.ndarray:

@@ -109,7 +109,7 @@ class SpeechTask(Task):
             raise ConfigError(
                 f"dataset {self.config.data.dataset!r} holds transcripts, not keyword classes, so model "
                 f"{self.config.model.name!r} (a keyword classifier) cannot train on it; choose a speech-to-text model: "
-                f"--model {' | '.join(TRANSCRIPTION_MODELS)}"
+                f"--model {' | '.join(self.entry.models_for('transcription'))}"
             )
         return {"classes": list(ref.classes), "num_classes": len(ref.classes), "clip_samples": ref.clip_samples}
 

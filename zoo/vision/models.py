@@ -6,11 +6,10 @@ stem would shrink the input to 1x1 before the last stage.
 
 from __future__ import annotations
 
-from functools import partial
-
-import torch
 from torch import nn
 from torchvision import models as tvm
+
+from zoo.problems.classification import resnet
 
 
 def small_cnn(num_classes: int = 10, in_channels: int = 3, width: int = 32, dropout: float = 0.1) -> nn.Module:
@@ -40,38 +39,25 @@ def small_cnn(num_classes: int = 10, in_channels: int = 3, width: int = 32, drop
     )
 
 
-def _resnet(
-    builder, num_classes: int, in_channels: int, small_input: bool, zero_init_residual: bool
-) -> nn.Module:
-    model = builder(num_classes=num_classes, zero_init_residual=zero_init_residual)
-    if small_input:
-        # CIFAR-style stem: a 3x3 stride-1 convolution and no max-pool keeps 32x32 inputs at 32x32 for stage 1.
-        model.conv1 = nn.Conv2d(in_channels, 64, kernel_size=3, stride=1, padding=1, bias=False)
-        model.maxpool = nn.Identity()
-    elif in_channels != 3:
-        model.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
-    return model
-
-
 def resnet18(
     num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, zero_init_residual: bool = False
 ) -> nn.Module:
     """ResNet-18 (He et al., 2016); ``small_input=True`` for 32x32 images."""
-    return _resnet(tvm.resnet18, num_classes, in_channels, small_input, zero_init_residual)
+    return resnet(tvm.resnet18, num_classes, in_channels, small_input, zero_init_residual)
 
 
 def resnet34(
     num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, zero_init_residual: bool = False
 ) -> nn.Module:
     """ResNet-34 (He et al., 2016); ``small_input=True`` for 32x32 images."""
-    return _resnet(tvm.resnet34, num_classes, in_channels, small_input, zero_init_residual)
+    return resnet(tvm.resnet34, num_classes, in_channels, small_input, zero_init_residual)
 
 
 def resnet50(
     num_classes: int = 1000, in_channels: int = 3, small_input: bool = False, zero_init_residual: bool = False
 ) -> nn.Module:
     """ResNet-50 (He et al., 2016); ``small_input=True`` for 32x32 images."""
-    return _resnet(tvm.resnet50, num_classes, in_channels, small_input, zero_init_residual)
+    return resnet(tvm.resnet50, num_classes, in_channels, small_input, zero_init_residual)
 
 
 def mobilenet_v3_small(

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
+from zoo.problems import classification
+from zoo.problems.classification import classification_loss
 from zoo.task import StepOutput, Task, TaskData, evaluated_split
 from zoo.vision import transforms
 
@@ -23,9 +24,6 @@ class VisionOptions:
     crop_padding: int = 4  # random crop after padding by this many pixels; 0 turns it off
     hflip: bool = True  # random horizontal flips
     top_k: int = 5  # labels shown per image by predict
-
-
-SAMPLES_SHOWN = 32
 
 
 class ImageClassification(Task):
@@ -73,14 +71,14 @@ class ImageClassification(Task):
     def train_step(self, model: nn.Module, batch: Any) -> StepOutput:
         images, labels = batch
         logits = model(images)
-        loss = F.cross_entropy(logits, labels, label_smoothing=self.options.label_smoothing)
+        loss = classification_loss(logits, labels, self.options.label_smoothing)
         return StepOutput(loss, labels.shape[0])
 
     def eval_step(self, model: nn.Module, batch: Any, metrics: MetricCollection) -> StepOutput:
         images, labels = batch
         logits = model(images).float()
         metrics.update(logits, labels)
-        return StepOutput(F.cross_entropy(logits, labels), labels.shape[0])
+        return StepOutput(classification_loss(logits, labels), labels.shape[0])
 
     @torch.no_grad()
     def predict(
@@ -121,26 +119,7 @@ class ImageClassification(Task):
 
     def report(self, model: nn.Module, batches: Iterable[Any], info: dict[str, Any], directory: Path) -> list[Path]:
         """The confusion matrix of the split, and its first images captioned with prediction and truth."""
-        from zoo import plots
-
-        predicted, target, shown = [], [], []
-        for images, labels in batches:
-            guesses = model(images).argmax(dim=-1).cpu()
-            predicted.append(guesses)
-            target.append(labels.cpu())
-            room = SAMPLES_SHOWN - len(shown)
-            shown += list(zip(images[:room].float().cpu(), guesses[:room], labels[:room].cpu()))
-        classes = info["classes"]
-        matrix = plots.class_confusion(torch.cat(predicted), torch.cat(target), len(classes))
-        mean = torch.tensor(info["mean"]).view(-1, 1, 1)
-        std = torch.tensor(info["std"]).view(-1, 1, 1)
-        images = [((image * std + mean).clamp(0, 1) * 255).byte() for image, _, _ in shown]
-        captions = [f"{'✓' if g == t else '✗'} {classes[g]}" + ("" if g == t else f" (is {classes[t]})")
-                    for _, g, t in shown]
-        return [
-            plots.confusion_matrix(matrix, classes, directory / "confusion_matrix.png", "confusion matrix"),
-            plots.image_grid(images, captions, directory / "samples.png", "predictions on the first images"),
-        ]
+        return classification.report(model, batches, info, directory)
 
 
 class _on_image:
