@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo import checkpoint as ckpt
-from zoo import recipes, registry
+from zoo import fit, recipes, registry
 from zoo.config import RunConfig, apply_overrides, from_dict, load_yaml, migrate
 from zoo.errors import ConfigError
 
@@ -142,8 +142,10 @@ def prepare_run(
         if saved.is_file():
             run_config = from_dict(apply_overrides(migrate(load_yaml(saved)), list(overrides)))
             recipes.check_names(run_config)
+            fit.pin(run_config, overrides)
             return run_config, run_dir
     run_config = recipes.resolve(task, model, dataset, config, overrides, problem=problem)
+    fit.pin(run_config, overrides)  # what the user gave is never fitted to the data
     run_dir = Path(output) if output is not None else default_run_dir(run_config)
     if not resume and (run_dir / "checkpoints").exists():
         raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another --output")
@@ -245,6 +247,7 @@ def evaluate_with_report(
     """:func:`evaluate`, and the paths of the figures it wrote."""
     import torch
 
+    from zoo.labels import check_same_classes
     from zoo.runtime import Precision, cpu_threads, select_device
     from zoo.task import load_task
     from zoo.trainer import evaluate as run_evaluation
@@ -258,6 +261,7 @@ def evaluate_with_report(
     recipes.check_names(config)
     task = load_task(config, loaded.meta["info"])
     data = task.build_data([split])
+    check_same_classes(loaded.meta["info"], data.info, config.data.dataset)  # by name, not by number
     if split == "train":
         data.val, data.val_lengths = data.train, data.train_lengths
     device_ = select_device(config.trainer.device)

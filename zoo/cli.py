@@ -146,7 +146,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, unknown = parser.parse_known_args(argv)
     if args.command == "predict":  # re-parsed with its task's options once the checkpoint names the task
         args.argv = argv[argv.index("predict") + 1 :]
-    elif unknown:
+        unknown = []
+    if hasattr(args, "overrides"):  # key=value anywhere: argparse leaves those after an option unparsed
+        args.overrides += [item for item in unknown if "=" in item and not item.startswith("-")]
+        unknown = [item for item in unknown if item not in args.overrides]
+    if unknown:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return _COMMANDS[args.command](args)

@@ -122,6 +122,9 @@ class RunConfig:
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     target: TargetConfig = field(default_factory=TargetConfig)
+    # Keys zoo.fit fitted to the data and the machine, each as "old -> new (reason)"; "pinned" keeps a key as given
+    # (overrides are pinned by themselves, a recipe may pin its own keys so).
+    adapted: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(dataclasses.asdict(self))

@@ -24,6 +24,7 @@ from zoo import checkpoint, distributed
 from zoo.config import RunConfig, save_yaml
 from zoo.data import DeviceLoader, EpochSampler, SeededDataset, fits_on, make_loader, tensors_of
 from zoo.errors import ConfigError, NonFiniteLossError
+from zoo.fit import fit_run
 from zoo.io import atomic_write_json
 from zoo.logs import RunLogger, format_metrics
 from zoo.optim import build_optimizer, build_scheduler, with_own_kernel
@@ -72,11 +73,12 @@ class Trainer:
             self.device = torch.device("cuda", distributed.local_rank())
         self.run_dir = Path(distributed.broadcast_object(str(self.run_dir)))
         self.ckpt_dir = self.run_dir / "checkpoints"
-        self.precision = Precision(trainer.precision, self.device)
         self.task: Task = load_task(config)
         self.monitor = trainer.monitor or self.task.monitor
         self.mode = trainer.monitor_mode or self.task.monitor_mode
         self.data: TaskData = _main_process_first(lambda: self.task.build_data(["train", "val"]))
+        self.fitted = fit_run(config, self.data, self.device, enabled=distributed.is_main())  # schedule, threads
+        self.precision = Precision(trainer.precision, self.device)
         self.model: nn.Module = self.task.build_model(self.data.info).to(self.device)
         if trainer.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
@@ -388,6 +390,7 @@ class Trainer:
             "final": {f"val/{k}": v for k, v in self.last_metrics.items()},
             "best": {"step": p.best_step, **best_metrics},
             "checkpoints": {"best": str(best_dir), "last": str(last_dir)},
+            "data": self.fitted.summary(),
         }
         if distributed.is_main():
             atomic_write_json(self.run_dir / "summary.json", summary)

@@ -286,15 +286,15 @@ def test_image_folder_with_train_and_val_subfolders(tmp_path: Path) -> None:
     _write_class_folders(tmp_path / "val", {"cat": 1, "dog": 1, "emu": 1})
 
     train = datasets.image_folder("train", root=str(tmp_path), image_size=16)
-    val = datasets.image_folder("test", root=str(tmp_path), image_size=16, channels=1)
+    val = datasets.image_folder("val", root=str(tmp_path), image_size=16, channels=1)
 
     assert train.classes == val.classes == ["cat", "dog", "emu"]
     assert len(train.dataset) == 5 and len(val.dataset) == 3
     assert [label for _, label in val.dataset] == [0, 1, 2]
     assert (train.channels, train.image_size, train.mean, train.std) == (3, 16, (0.5,) * 3, (0.5,) * 3)
     assert val.mean == (0.5,)
-    for image, _ in train.dataset:
-        assert image.dtype == torch.uint8 and image.shape == (3, 16, 16)
+    for image, _ in train.dataset:  # aspect kept, the shorter side a little above the crop; the transform crops
+        assert image.dtype == torch.uint8 and image.shape[0] == 3 and min(image.shape[1:]) == 20
     grey, _ = val.dataset[1]
     assert grey.shape == (1, 16, 16) and int(grey.float().mean().round()) == 10
 
@@ -305,7 +305,7 @@ def test_image_folder_converts_grey_and_drops_alpha(tmp_path: Path) -> None:
     _save(tmp_path / "b" / "rgb.bmp", "RGB", (6, 3), 33)
     _save(tmp_path / "b" / "rgb.png", "RGB", (3, 6), 44)
 
-    split = datasets.image_folder("train", root=str(tmp_path), image_size=8, val_fraction=0.5)
+    split = datasets.image_folder("val", root=str(tmp_path), image_size=8, val_fraction=0.5)
     items = {split.dataset.samples[i][0]: split.dataset[i] for i in range(len(split.dataset))}
     for path, (image, _) in items.items():
         assert image.shape == (3, 8, 8) and image.dtype == torch.uint8
@@ -331,8 +331,8 @@ def test_image_folder_single_folder_split_is_stratified_disjoint_and_reproducibl
     assert other_seed.dataset.samples != val.dataset.samples
     image, label = val.dataset[2]
     assert image.shape == (3, 12, 12) and label == 1
-    batch = torch.utils.data.default_collate([train.dataset[i] for i in range(4)])
-    assert batch[0].shape == (4, 3, 12, 12)
+    batch = torch.utils.data.default_collate([val.dataset[i] for i in range(3)])
+    assert batch[0].shape == (3, 3, 12, 12)
 
 
 def test_image_folder_needs_a_root(tmp_path: Path) -> None:
@@ -347,7 +347,7 @@ def test_image_folder_missing_or_empty_root_explains_the_layout(tmp_path: Path) 
         datasets.image_folder("train", root=str(tmp_path))
     (tmp_path / "cat").mkdir()
     (tmp_path / "cat" / "notes.txt").write_text("not an image")
-    with pytest.raises(DatasetNotFoundError, match=r"no images.*root/<class>/<image>\.png"):
+    with pytest.raises(DatasetNotFoundError, match=r"no class subfolders with images.*root/<class>/<image>\.png"):
         datasets.image_folder("train", root=str(tmp_path))
 
 

@@ -17,6 +17,7 @@ from torch.utils.data import Dataset
 
 from zoo.errors import ConfigError, DatasetNotFoundError, ZooError
 from zoo.medical.data import MedicalSplit, canonical_split, split_indices
+from zoo.splits import no_split
 from zoo.medical.readers import DICOM_SUFFIXES, IMAGE_SUFFIXES, NIFTI_SUFFIXES, intensity_spec, read_image, suffix
 
 _SPLIT_NAMES = {"train": "train", "training": "train", "val": "val", "valid": "val", "validation": "val",
@@ -157,9 +158,12 @@ def image_csv(
     if split_column in columns:
         named = [_SPLIT_NAMES.get(row[split_column].strip().lower()) for row in rows]
         chosen = [i for i, s in enumerate(named) if s == split or (split == "test" and s is None)]
+    elif split == "test":
+        raise no_split("image_csv", table, split, ("train", "val"), f"add a {split_column!r} column naming each "
+                       "row's split (train, val, test)")
     else:
         parts = split_indices(len(rows), val_fraction, seed, strata)
-        chosen = parts["train" if split == "train" else "val"]
+        chosen = parts[split]
     if not chosen:
         raise DatasetNotFoundError(f"{table} lists no images for split {split!r}. {_CSV_LAYOUT}")
     paths = [_resolve(folder, rows[i][image_column]) for i in chosen]
@@ -219,8 +223,11 @@ def mask_folder(
     if len(classes) < 2:
         raise ConfigError(f"data.args.classes must name the background and at least one class, got {classes}")
     fixed = (folder / "train" / image_dir).is_dir() and (folder / "val" / image_dir).is_dir()
+    if split == "test" and not (fixed and (folder / "test" / image_dir).is_dir()):
+        raise no_split("mask_folder", folder, split, ("train", "val"), f"add {folder / 'test' / image_dir} and "
+                       f"{folder / 'test' / mask_dir} beside train/ and val/")
     if fixed:
-        pairs = _pairs(folder / ("train" if split == "train" else "val"), image_dir, mask_dir)
+        pairs = _pairs(folder / split, image_dir, mask_dir)
     else:
         pairs = _pairs(folder, image_dir, mask_dir)
         parts = split_indices(len(pairs), val_fraction, seed)

@@ -9,7 +9,6 @@ its pauses (an energy detector on 10 ms frames) and a recording whose pause coun
 
 from __future__ import annotations
 
-import random
 import re
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from torch.utils.data import Dataset
 from zoo.errors import ConfigError, DatasetNotFoundError
 from zoo.speech.audio import AUDIO_EXTENSIONS, fix_length, from_int16, load_audio, to_int16
 from zoo.speech.datasets import NOISE_FOLDER, AudioFiles, AudioSplit, _read_noise, check_split
+from zoo.splits import no_split, seeded_parts
 
 
 def audio_folder(
@@ -34,13 +34,16 @@ def audio_folder(
     clip_seconds: float = 1.0,
     sample_rate: int = 16_000,
     val_fraction: float = 0.1,
+    test_fraction: float = 0.0,
     seed: int = 0,
 ) -> AudioSplit:
     """Your own keyword recordings (WAV, FLAC, OGG, MP3), cut or padded to ``clip_seconds``.
 
     ``label_from="filename"`` takes the label from the first group of ``pattern`` in the file name (or, with
-    ``segment``, one label per match); ``label_names`` renames raw labels (``{"0": "no", "1": "yes"}``). Without
-    ``root/train`` and ``root/val``, a ``val_fraction`` of the recordings (chosen with ``seed``) is held out.
+    ``segment``, one label per match); ``label_names`` renames raw labels (``{"0": "no", "1": "yes"}``).
+    Without ``root/train`` and ``root/val`` (and ``root/test``), a ``val_fraction`` of the recordings (and a
+    ``test_fraction``) chosen with ``seed`` is held out. Files left out (other types, outside the label folders,
+    recordings that do not cut into their words) are counted in the dataset's ``skipped``, which the run reports.
     """
     check_split(split, "audio_folder")
     if root is None:
@@ -52,47 +55,64 @@ def audio_folder(
         raise ConfigError(f"data.args.label_from must be 'folder' or 'filename', got {label_from!r}")
     if segment and label_from != "filename":
         raise ConfigError("data.args.segment=true needs label_from=filename: the name says which words a file holds")
-    fixed = (base / "train").is_dir() and (base / "val").is_dir()
-    files = _labelled(base / ("train" if split == "train" else "val") if fixed else base, label_from, pattern, segment)
-    every = files if not fixed else files + _labelled(base / ("val" if split == "train" else "train"), label_from,
-                                                      pattern, segment)
+    fixed = [name for name in ("train", "val", "test") if (base / name).is_dir()]
+    skipped: dict[str, list[str]] = {}
+    if "train" in fixed and "val" in fixed:
+        if split not in fixed:
+            raise no_split("audio_folder", base, split, fixed, f"add {base / split}/ recordings")
+        scans = {name: _labelled(base / name, label_from, pattern, segment, skipped) for name in fixed}
+        files, every = scans[split], [f for found in scans.values() for f in found]
+    else:
+        every = _labelled(base, label_from, pattern, segment, skipped)
+        parts = seeded_parts(len(every), val_fraction, test_fraction, seed)
+        if split not in parts:
+            raise no_split("audio_folder", base, split, list(parts), f"add {base}/train, val and test folders "
+                           "or set data.args.test_fraction=0.1 to hold out a seeded part")
+        files = [every[i] for i in parts[split]]
     names = label_names or {}
     classes = sorted({names.get(label, label) for _, labels in every for label in labels})
-    if not fixed:
-        if not 0 < val_fraction < 1:
-            raise ConfigError(f"data.args.val_fraction must be between 0 and 1, got {val_fraction}")
-        order = list(range(len(files)))
-        random.Random(seed).shuffle(order)
-        held = set(order[: max(1, round(val_fraction * len(files)))])
-        files = [f for i, f in enumerate(files) if (i in held) == (split != "train")]
     clip = round(clip_seconds * sample_rate)
     noise = _read_noise(base / NOISE_FOLDER, sample_rate)
     if not segment:
         entries = [(path, classes.index(names.get(labels[0], labels[0])), names.get(labels[0], labels[0]))
                    for path, labels in files]
-        return AudioSplit(AudioFiles(entries, sample_rate, clip), sample_rate, classes, clip, noise)
-    clips, labels, skipped = [], [], []
+        dataset = AudioFiles(entries, sample_rate, clip)
+        dataset.skipped = skipped  # type: ignore[attr-defined]  # reported by zoo.fit
+        return AudioSplit(dataset, sample_rate, classes, clip, noise)
+    clips, labels, uncut = [], [], []
     for path, raw in files:
         wave = load_audio(path, sample_rate)
         bounds = split_words(wave, len(raw), sample_rate)
         if bounds is None:
-            skipped.append(path)
+            uncut.append(path)
             continue
         for (start, end), label in zip(bounds, raw):
             clips.append(to_int16(fix_length(wave[start:end], clip)))
             labels.append(classes.index(names.get(label, label)))
     if not clips:
         raise ConfigError(f"no recording in {base} could be cut into as many words as its name holds "
-                          f"({len(skipped)} tried, e.g. {skipped[:1]}); check data.args.pattern")
-    return AudioSplit(SegmentedClips(clips, labels, classes), sample_rate, classes, clip, noise)
+                          f"({len(uncut)} tried, e.g. {uncut[:1]}); check data.args.pattern")
+    dataset = SegmentedClips(clips, labels, classes)
+    dataset.skipped = {**skipped, "recordings whose pauses do not cut them into the words their names hold": uncut}
+    return AudioSplit(dataset, sample_rate, classes, clip, noise)
 
 
-def _labelled(folder: Path, label_from: str, pattern: str, segment: bool) -> list[tuple[str, list[str]]]:
-    """(path, raw labels) of every audio file under ``folder``."""
+def _labelled(
+    folder: Path, label_from: str, pattern: str, segment: bool, skipped: dict[str, list[str]]
+) -> list[tuple[str, list[str]]]:
+    """(path, raw labels) of every audio file under ``folder``; files left out are added to ``skipped``."""
     if not folder.is_dir():
         raise DatasetNotFoundError(f"{folder} does not exist")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and NOISE_FOLDER not in p.parts)
+    every = sorted(p for p in folder.rglob("*") if p.is_file() and NOISE_FOLDER not in p.parts)
+    files = [p for p in every if p.suffix.lower() in AUDIO_EXTENSIONS]
+    others = [str(p) for p in every if p.suffix.lower() not in AUDIO_EXTENSIONS]
+    if others:
+        kinds = "/".join(e.lstrip(".") for e in AUDIO_EXTENSIONS)
+        skipped.setdefault(f"files that are not {kinds} audio", []).extend(others)
     if label_from == "folder":
+        outside = [str(p) for p in files if p.parent == folder]
+        if outside:
+            skipped.setdefault("recordings outside the label folders", []).extend(outside)
         files = [p for p in files if p.parent != folder]
         found = [(str(p), [p.relative_to(folder).parts[0]]) for p in files]
     else:

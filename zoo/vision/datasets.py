@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import random
 import shutil
@@ -14,7 +15,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import datasets as tv_datasets
-from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
+from torchvision.datasets.folder import IMG_EXTENSIONS
 from torchvision.datasets.mnist import read_image_file, read_label_file
 from torchvision.transforms.v2 import functional as tv_functional
 
@@ -51,7 +52,7 @@ _STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 _DOWNLOAD_HINT = "or set data.args.download=true to download them"
 _FOLDER_LAYOUT = (
     "Expected layout: root/<class>/<image>.png (one subfolder per class, named after it), "
-    "or root/train/<class>/<image>.png and root/val/<class>/<image>.png for fixed splits; "
+    "or root/train/<class>/<image>.png and root/val/<class>/<image>.png (and root/test/...) for fixed splits; "
     f"image files end in {', '.join(IMG_EXTENSIONS)}."
 )
 
@@ -80,33 +81,55 @@ class TensorImageDataset(Dataset):
 
 
 class ImageFileDataset(Dataset):
-    """Image files decoded on access to a fixed channel count and size, so a folder of mixed images batches."""
+    """Image files decoded on access to a fixed channel count, as few pixels as the model needs.
 
-    def __init__(self, samples: list[tuple[str, int]], image_size: int, channels: int):
+    With ``train``, the aspect ratio is kept: the shorter side becomes ``work_size`` and the training transform
+    crops at random (``zoo.vision.transforms.train_transform``); otherwise the shorter side becomes ``image_size``
+    and the centre is cut out. An image already ``image_size`` square is returned as it is. JPEGs are decoded at
+    the smallest of 1/1, 1/2, 1/4 and 1/8 scale that still covers that size (PIL draft mode).
+    """
+
+    def __init__(self, samples: list[tuple[str, int]], image_size: int, channels: int, train: bool = False):
         self.samples = samples
         self.image_size = image_size
         self.channels = channels
+        self.train = train
+        self.work_size = math.ceil(image_size * WORK_SCALE) if train else image_size
+        self.fitted: dict[str, tuple] = {}  # what the loader derived from the files (zoo.fit prints and saves it)
+        self.skipped: dict[str, list[str]] = {}  # files left out, by reason (zoo.fit reports them)
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         path, label = self.samples[index]
-        image = read_image(path, self.channels)
-        if tuple(image.shape[-2:]) != (self.image_size, self.image_size):
-            image = tv_functional.resize(image, [self.image_size, self.image_size], antialias=True)
+        image = read_image(path, self.channels, self.work_size)
+        if tuple(image.shape[-2:]) == (self.image_size, self.image_size):
+            return image, label
+        image = tv_functional.resize(image, self.work_size, antialias=True)  # the shorter side
+        if not self.train:
+            image = tv_functional.center_crop(image, [self.image_size, self.image_size])
         return image, label
 
 
-def read_image(path: str | Path, channels: int) -> torch.Tensor:
+WORK_SCALE = 1.25  # training images keep this much more than the crop, so random crops rarely upsample
+
+
+def read_image(path: str | Path, channels: int, shorter_side: int | None = None) -> torch.Tensor:
     """Decode an image file to uint8 (channels, H, W); grey and RGB are converted and alpha dropped.
 
+    With ``shorter_side``, a JPEG is decoded in PIL's draft mode at the smallest scale whose shorter side still
+    covers it: an 8-megapixel photo for a 64-pixel model decodes an eighth of its width and height.
     PIL rather than torchvision.io: it reads every ImageFolder extension, and torchvision 0.29 deprecates its decoders.
     """
     try:
         with Image.open(path) as image:
+            if shorter_side and image.format == "JPEG":
+                width, height = image.size
+                scale = shorter_side / max(min(width, height), 1)
+                image.draft("L" if channels == 1 else "RGB", (math.ceil(width * scale), math.ceil(height * scale)))
             array = np.array(image.convert("L" if channels == 1 else "RGB"))
-    except OSError as error:
+    except (OSError, ValueError, Image.DecompressionBombError) as error:
         raise ZooError(f"{path} is not a readable image: {error}") from error
     tensor = torch.from_numpy(array)
     return tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1).contiguous()
@@ -293,67 +316,197 @@ def _read_idx(name: str, image_file: Path, label_file: Path) -> tuple[torch.Tens
 
 # The user's own images: one subfolder per class, ImageFolder conventions.
 
+FOLDER_SPLITS = ("train", "val", "test")
+SIZE_SAMPLE = 50  # images whose header gives the size a run derives
+
 
 def image_folder(
     split: str,
     root: str | None = None,
     download: bool = False,
-    image_size: int = 64,
-    channels: int = 3,
+    image_size: int | None = None,
+    max_image_size: int = 64,
+    channels: int | None = None,
     val_fraction: float = 0.2,
+    test_fraction: float = 0.0,
     seed: int = 0,
 ) -> ImageSplit:
-    """A folder of class subfolders; ``root/train`` + ``root/val`` give fixed splits, else a seeded stratified split.
+    """A folder of class subfolders; ``root/train`` + ``root/val`` (and ``root/test``) give fixed splits, else a
+    seeded stratified split (``test_fraction`` > 0 holds out a test split too).
 
+    ``image_size`` and ``channels`` left out are derived from the files: the median shorter side of a sample of
+    images (at most ``max_image_size``), and one channel when every sampled image is grey. Files that are not
+    images, images that cannot be opened and folders without images are left out and reported (``skipped``).
     ``download`` is accepted so every loader shares one signature; there is nothing to download.
     """
-    train = canonical_split(split, "image_folder") == "train"
-    _check_folder_options(image_size, channels, val_fraction)
+    if split not in FOLDER_SPLITS:
+        raise ConfigError(f"unknown split {split!r} for dataset 'image_folder'. Valid splits: {', '.join(FOLDER_SPLITS)}.")
+    _check_folder_options(image_size, max_image_size, channels, val_fraction, test_fraction)
     if root is None:
         raise ConfigError("dataset 'image_folder' needs the folder of images: pass data.args.root=PATH.")
     folder = Path(root).expanduser()
     if not folder.is_dir():
         raise DatasetNotFoundError(f"image folder {folder} does not exist. {_FOLDER_LAYOUT}")
-    classes, samples = _folder_samples(folder, train, val_fraction, seed)
+    classes, splits, skipped = _folder_splits(folder, val_fraction, test_fraction, seed)
+    if split not in splits:
+        raise ConfigError(
+            f"image folder {folder} has no {split} split (its splits: {', '.join(splits)}); add {folder / split}/<class>/ "
+            f"images or set data.args.test_fraction=0.1 to hold out a seeded part"
+        )
+    every = [sample for part in splits.values() for sample in part]
+    fitted: dict[str, tuple] = {}
+    sides, grey = _sample_sizes(every)
+    median, count = int(np.median([min(side) for side in sides])), len(sides)
+    if image_size is None or channels is None:
+        if image_size is None:
+            image_size = min(median, max_image_size)
+            fitted["data.args.image_size"] = (None, image_size, f"median shorter side of {count} images is "
+                                              f"{median} px, at most data.args.max_image_size {max_image_size}")
+        if channels is None:
+            channels = 1 if grey else 3
+            fitted["data.args.channels"] = (None, channels, f"{count} sampled images are "
+                                            f"{'all grey' if grey else 'in colour'}")
+    square = all(side == (image_size, image_size) for side in sides)
+    if square and len(every) * image_size**2 * channels <= IN_MEMORY_BYTES:
+        dataset: Dataset = DecodedImages(splits[split], image_size, channels)  # small images: decoded once
+    else:
+        dataset = ImageFileDataset(splits[split], image_size, channels, train=split == "train")
+    dataset.fitted, dataset.skipped = fitted, skipped
     mean = (0.5,) * channels
-    return ImageSplit(ImageFileDataset(samples, image_size, channels), classes, channels, image_size, mean, mean)
+    return ImageSplit(dataset, classes, channels, image_size, mean, mean)
 
 
-def _check_folder_options(image_size: int, channels: int, val_fraction: float) -> None:
-    if channels not in (1, 3):
+def _check_folder_options(
+    image_size: int | None, max_image_size: int, channels: int | None, val_fraction: float, test_fraction: float
+) -> None:
+    if channels not in (None, 1, 3):
         raise ConfigError(f"data.args.channels must be 1 (grey) or 3 (RGB), got {channels!r}.")
-    if not isinstance(image_size, int) or image_size < 1:
-        raise ConfigError(f"data.args.image_size must be a positive integer, got {image_size!r}.")
+    for name, value in (("image_size", image_size), ("max_image_size", max_image_size)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise ConfigError(f"data.args.{name} must be a positive integer, got {value!r}.")
     if not 0 < val_fraction < 1:
         raise ConfigError(f"data.args.val_fraction must be between 0 and 1 (exclusive), got {val_fraction!r}.")
+    if not 0 <= test_fraction < 1 or val_fraction + test_fraction >= 1:
+        raise ConfigError(f"data.args.test_fraction must be at least 0 and leave images to train on beside "
+                          f"val_fraction {val_fraction}, got {test_fraction!r}.")
 
 
-def _folder_samples(
-    folder: Path, train: bool, val_fraction: float, seed: int
-) -> tuple[list[str], list[tuple[str, int]]]:
-    """Class names and the split's ``(path, label)`` pairs; labels index the sorted class names."""
-    if (folder / "train").is_dir() and (folder / "val").is_dir():
-        classes = sorted(set(_class_names(folder / "train")) | set(_class_names(folder / "val")))
-        return classes, _list_images(folder / ("train" if train else "val"), classes)
-    classes = _class_names(folder)
-    train_samples, val_samples = stratified_split(_list_images(folder, classes), val_fraction, seed)
-    return classes, train_samples if train else val_samples
+def _folder_splits(
+    folder: Path, val_fraction: float, test_fraction: float, seed: int
+) -> tuple[list[str], dict[str, list[tuple[str, int]]], dict[str, list[str]]]:
+    """Class names, every split's ``(path, label)`` pairs (labels index the sorted names), and what was skipped."""
+    fixed = [name for name in FOLDER_SPLITS if (folder / name).is_dir()]
+    if "train" in fixed and "val" in fixed:
+        scans = {name: scan_class_folders(folder / name) for name in fixed}
+        classes = sorted({c for found, _ in scans.values() for c in found})
+        skipped: dict[str, list[str]] = {}
+        for _, (_, found_skipped) in scans.items():
+            for reason, paths in found_skipped.items():
+                skipped.setdefault(reason, []).extend(paths)
+        splits = {name: _labelled(found, classes, folder / name) for name, (found, _) in scans.items()}
+        return classes, splits, skipped
+    found, skipped = scan_class_folders(folder)
+    classes = sorted(found)
+    samples = _labelled(found, classes, folder)
+    splits = {}
+    if test_fraction > 0:
+        samples, splits["test"] = stratified_split(samples, test_fraction, seed + 1)
+        val_fraction = val_fraction / (1 - test_fraction)
+    splits["train"], splits["val"] = stratified_split(samples, val_fraction, seed)
+    return classes, {name: splits[name] for name in FOLDER_SPLITS if name in splits}, skipped
 
 
-def _class_names(folder: Path) -> list[str]:
-    try:
-        classes, _ = find_classes(str(folder))
-    except FileNotFoundError as error:
-        raise DatasetNotFoundError(f"no class subfolders in {folder}. {_FOLDER_LAYOUT}") from error
-    return classes
-
-
-def _list_images(folder: Path, classes: list[str]) -> list[tuple[str, int]]:
-    index = {name: i for i, name in enumerate(classes)}
-    samples = make_dataset(str(folder), index, extensions=IMG_EXTENSIONS, allow_empty=True)
+def _labelled(found: dict[str, list[str]], classes: list[str], folder: Path) -> list[tuple[str, int]]:
+    samples = [(path, classes.index(name)) for name, paths in found.items() for path in paths]
     if not samples:
         raise DatasetNotFoundError(f"no images in the class subfolders of {folder}. {_FOLDER_LAYOUT}")
-    return samples
+    return sorted(samples)
+
+
+_SCANS: dict[tuple, tuple[dict[str, list[str]], dict[str, list[str]]]] = {}
+
+
+def scan_class_folders(folder: Path) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """``{class: [image paths]}`` of the subfolders (searched in depth) and ``{reason: [paths]}`` left out.
+
+    Every image's header is opened once, so a corrupt file is reported here rather than failing mid-epoch; a scan
+    is kept while the folder and its class folders keep their modification times.
+    """
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as error:
+        raise DatasetNotFoundError(f"cannot list {folder}: {error}. {_FOLDER_LAYOUT}") from error
+    key = (str(folder), folder.stat().st_mtime_ns, *((e.name, e.stat().st_mtime_ns) for e in entries))
+    if key in _SCANS:
+        return _SCANS[key]
+    found: dict[str, list[str]] = {}
+    skipped: dict[str, list[str]] = {}
+
+    def skip(reason: str, path: str) -> None:
+        skipped.setdefault(reason, []).append(path)
+
+    for entry in entries:
+        if not entry.is_dir():
+            skip("files outside the class folders", entry.path)
+            continue
+        images = []
+        for directory, subfolders, files in os.walk(entry.path):
+            subfolders.sort()
+            for name in sorted(files):
+                path = os.path.join(directory, name)
+                if not name.lower().endswith(IMG_EXTENSIONS):
+                    skip(f"files that are not {'/'.join(e.lstrip('.') for e in IMG_EXTENSIONS)} images", path)
+                elif not _opens(path):
+                    skip("images that cannot be read", path)
+                else:
+                    images.append(path)
+        if images:
+            found[entry.name] = images
+        else:
+            skip("folders without images (not classes)", entry.path)
+    if not found:
+        raise DatasetNotFoundError(f"no class subfolders with images in {folder}. {_FOLDER_LAYOUT}")
+    _SCANS[key] = found, skipped
+    return found, skipped
+
+
+def _opens(path: str) -> bool:
+    try:
+        with Image.open(path) as image:
+            image.size  # noqa: B018 - the header is parsed on open; a truncated body fails at decode (one clear error)
+        return True
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return False
+
+
+def _sample_sizes(samples: list[tuple[str, int]]) -> tuple[list[tuple[int, int]], bool]:
+    """The (width, height) of up to ``SIZE_SAMPLE`` images spread over the list, and whether all are grey (headers
+    only)."""
+    step = max(1, len(samples) // SIZE_SAMPLE)
+    sides, grey = [], True
+    for path, _ in samples[::step][:SIZE_SAMPLE]:
+        with Image.open(path) as image:
+            sides.append(image.size)
+            grey = grey and image.mode in ("1", "L", "I;16", "I", "F")
+    return sides, grey
+
+
+IN_MEMORY_BYTES = 512 * 2**20  # a folder of small square images this size or less is decoded once, into memory
+
+
+class DecodedImages(TensorImageDataset):
+    """A folder of images already the model's size (digits, thumbnails), decoded once into one uint8 tensor: no
+    decoding per epoch, and batches gathered and augmented on the device like CIFAR's."""
+
+    def __init__(self, samples: list[tuple[str, int]], image_size: int, channels: int):
+        files = ImageFileDataset(samples, image_size, channels)
+        images = torch.empty((len(samples), channels, image_size, image_size), dtype=torch.uint8)
+        for index in range(len(samples)):
+            images[index] = files[index][0]
+        super().__init__(images, torch.tensor([label for _, label in samples], dtype=torch.int64))
+        self.samples = samples
+        self.fitted: dict[str, tuple] = {}
+        self.skipped: dict[str, list[str]] = {}
 
 
 def stratified_split(

@@ -16,13 +16,33 @@ from zoo.errors import ZooError
 def train_transform(
     image_size: int, mean: Sequence[float], std: Sequence[float], crop_padding: int, hflip: bool
 ) -> v2.Transform:
-    steps: list[v2.Transform] = [v2.ToImage()]
+    """Images already ``image_size`` square (CIFAR, MNIST) get a random crop after padding and a flip; photos of
+    other sizes (an image folder keeps their aspect ratio) get the reference recipe for photos: a random resized
+    crop, a flip and TrivialAugment."""
+    flip = [v2.RandomHorizontalFlip()] if hflip else []
+    fixed: list[v2.Transform] = []
     if crop_padding > 0:
-        steps.append(v2.RandomCrop(image_size, padding=crop_padding, padding_mode="reflect"))
-    if hflip:
-        steps.append(v2.RandomHorizontalFlip())
-    steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(list(mean), list(std))]
-    return v2.Compose(steps)
+        fixed.append(v2.RandomCrop(image_size, padding=crop_padding, padding_mode="reflect"))
+    photo = [v2.RandomResizedCrop(image_size, scale=PHOTO_CROP_SCALE, antialias=True), *flip, v2.TrivialAugmentWide()]
+    return v2.Compose([
+        v2.ToImage(),
+        BySize(image_size, v2.Compose([*fixed, *flip]), v2.Compose(photo)),
+        v2.ToDtype(torch.float32, scale=True),
+        v2.Normalize(list(mean), list(std)),
+    ])
+
+
+PHOTO_CROP_SCALE = (0.25, 1.0)  # of the image area; torchvision's reference recipe uses (0.08, 1) for ImageNet
+
+
+class BySize:
+    """``square`` for images already ``size`` x ``size``, ``other`` for the rest (a class, so workers pickle it)."""
+
+    def __init__(self, size: int, square: Any, other: Any):
+        self.size, self.square, self.other = size, square, other
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        return self.square(image) if tuple(image.shape[-2:]) == (self.size, self.size) else self.other(image)
 
 
 def eval_transform(mean: Sequence[float], std: Sequence[float]) -> v2.Transform:
@@ -72,9 +92,14 @@ def normalize(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> t
 
 
 def load_image(path: str | Path, channels: int, image_size: int) -> torch.Tensor:
-    """Read an image file into the uint8 (C, H, W) layout and size the model was trained on."""
+    """Read an image file into the uint8 (C, H, W) layout and size the model was trained on: the shorter side
+    resized to ``image_size`` and the centre cut out, as the evaluation of an image folder does."""
     from zoo.vision.datasets import read_image
 
     if not Path(path).is_file():
         raise ZooError(f"image {str(path)!r} does not exist")
-    return v2.functional.resize(read_image(path, channels), [image_size, image_size], antialias=True)
+    image = read_image(path, channels, image_size)
+    if tuple(image.shape[-2:]) == (image_size, image_size):
+        return image
+    image = v2.functional.resize(image, image_size, antialias=True)
+    return v2.functional.center_crop(image, [image_size, image_size])
