@@ -449,20 +449,23 @@ def scan_class_folders(folder: Path) -> tuple[dict[str, list[str]], dict[str, li
         if not entry.is_dir():
             skip("files outside the class folders", entry.path)
             continue
-        images = []
+        images, left_out = [], []
         for directory, subfolders, files in os.walk(entry.path):
             subfolders.sort()
             for name in sorted(files):
                 path = os.path.join(directory, name)
                 if not name.lower().endswith(IMG_EXTENSIONS):
-                    skip(f"files that are not {'/'.join(e.lstrip('.') for e in IMG_EXTENSIONS)} images", path)
+                    left_out.append((f"files that are not {'/'.join(e.lstrip('.') for e in IMG_EXTENSIONS)} images",
+                                     path))
                 elif not _opens(path):
-                    skip("images that cannot be read", path)
+                    left_out.append(("images that cannot be read", path))
                 else:
                     images.append(path)
         if images:
             found[entry.name] = images
-        else:
+            for reason, path in left_out:
+                skip(reason, path)
+        else:  # the folder is reported, not each file in it
             skip("folders without images (not classes)", entry.path)
     if not found:
         raise DatasetNotFoundError(f"no class subfolders with images in {folder}. {_FOLDER_LAYOUT}")
