@@ -105,6 +105,8 @@ def load_hub(name: str, split: str, root: str | None = None, download: bool = Fa
     spec = HUB[name]
     if split not in spec.splits:
         raise ConfigError(f"unknown split {split!r} for dataset {name!r}. Valid splits: {', '.join(spec.splits)}.")
+    if root is not None and _tsv_folder(Path(root).expanduser(), name) is not None:
+        return read_glue(name, split, _tsv_folder(Path(root).expanduser(), name))  # type: ignore[arg-type]
     cache = str(Path(root).expanduser()) if root is not None else None
     try:
         with _hub_offline(not download):
@@ -119,6 +121,54 @@ def load_hub(name: str, split: str, root: str | None = None, download: bool = Fa
     if any(not isinstance(label, int) or label < 0 for label in labels):
         raise ConfigError(f"split {split!r} of {spec.repo} has missing labels (-1); it cannot be used for training")
     return TextSplit(texts, labels, list(spec.classes))
+
+
+# GLUE as distributed by its authors (gluebenchmark.com): DIR/train.tsv and DIR/dev.tsv with a header row, no quoting;
+# test.tsv has no labels.
+GLUE = {"sst2": ("SST-2", "sentence", "label")}
+
+
+def _tsv_folder(root: Path, name: str) -> Path | None:
+    """The folder holding GLUE's ``train.tsv``: ``root`` itself or its task folder (``root/SST-2``); None when
+    ``root`` holds no TSV files. TSV files under a name that is not a GLUE task are an error naming text_files."""
+    folders = [root, root / GLUE[name][0]] if name in GLUE else [root]
+    found = next((f for f in folders if (f / "train.tsv").is_file() or (f / "dev.tsv").is_file()), None)
+    if found is not None and name not in GLUE:
+        raise ConfigError(f"{found} holds TSV files, which dataset {name!r} does not read (it reads the Hugging Face "
+                          f"cache); use --dataset text_files data.args.train={found / 'train.tsv'} "
+                          f"data.args.val={found / 'dev.tsv'}")
+    return found
+
+
+def read_glue(name: str, split: str, folder: Path) -> TextSplit:
+    """A GLUE task's ``train.tsv`` (train) or ``dev.tsv`` (val) in the original TSV format."""
+    import csv
+
+    _, text_column, label_column = GLUE[name]
+    if split == "test":
+        raise ConfigError(f"GLUE's {folder / 'test.tsv'} has no labels (its scores come from the GLUE server); "
+                          "evaluate on --split val (dev.tsv)")
+    path = folder / ("train.tsv" if split == "train" else "dev.tsv")
+    if not path.is_file():
+        raise DatasetNotFoundError(f"{path} does not exist: GLUE's {GLUE[name][0]} folder holds train.tsv and dev.tsv")
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    header, body = rows[0] if rows else [], rows[1:]
+    if text_column not in header or label_column not in header:
+        raise ConfigError(f"{path} has columns {header}, not GLUE's {text_column!r} and {label_column!r}; "
+                          "for other TSV files use --dataset text_files")
+    t, y = header.index(text_column), header.index(label_column)
+    classes = list(HUB[name].classes)
+    texts, labels = [], []
+    for number, row in enumerate(body, start=2):
+        if not row:
+            continue
+        if len(row) != len(header) or row[y] not in {str(i) for i in range(len(classes))}:
+            raise ConfigError(f"{path} line {number} is not a GLUE row of {len(header)} tab-separated fields with "
+                              f"label 0-{len(classes) - 1}: {row!r}")
+        texts.append(row[t].strip())
+        labels.append(int(row[y]))
+    return TextSplit(texts, labels, classes)
 
 
 def _hub_missing(name: str, spec: HubSpec, cache: str | None, download: bool, error: Exception) -> str:
@@ -138,6 +188,8 @@ def _hub_missing(name: str, spec: HubSpec, cache: str | None, download: bool, er
         f"Set data.args.download=true to fetch it ({spec.size}), or where there is a network run "
         f"`python -c \"import datasets; datasets.load_dataset('{spec.repo}'{config})\"` and copy that cache to "
         f"{where} (or point data.args.root or HF_DATASETS_CACHE at it)."
+        + (" GLUE's own TSV files are read from data.args.root=DIR (DIR/train.tsv, DIR/dev.tsv)." if name in GLUE
+           else " Files of your own: --dataset text_files.")
     )
 
 
