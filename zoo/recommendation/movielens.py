@@ -244,13 +244,49 @@ def _movielens(name: str, split: str, root: str | None, download: bool, split_by
     folder = locate(name, root, download)
     version = stamp(*(folder / f for f in (*_RELEASES[name][1], *_OPTIONAL.get(name, ()))))
     log = _read(name, str(folder), min_rating, version)
-    mask = _mask(name, str(folder), min_rating, version, split_by, float(val_fraction), seed)
+    if name == "ml100k" and split_by in OFFICIAL_SPLITS:
+        files = (folder / f"{split_by}.base", folder / f"{split_by}.test")
+        mask = _official_mask(str(folder), min_rating, version + stamp(*files), split_by)
+    else:
+        mask = _mask(name, str(folder), min_rating, version, split_by, float(val_fraction), seed)
     return RecSplit(log, mask, split, name)
+
+
+# ml-100k's own splits: u1-u5 (five disjoint 20% test sets, for 5-fold cross-validation) and ua/ub (ten ratings
+# of every user in the test set), each a .base and a .test file of u.data's rows.
+OFFICIAL_SPLITS = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
+
+
+@lru_cache(maxsize=8)
+def _official_mask(folder: str, min_rating: float | None, version: tuple, name: str) -> torch.Tensor:
+    """True for the rows of ``name.test``; every row of the log must be in exactly one of ``.base`` and ``.test``."""
+    log = _read("ml100k", folder, min_rating, version[:-2])
+    parts = {}
+    for kind in ("base", "test"):
+        path = Path(folder) / f"{name}.{kind}"
+        if not path.is_file():
+            raise DatasetNotFoundError(f"{path} not found: ml-100k's split {name} is {name}.base and {name}.test "
+                                       f"beside u.data (both are in ml-100k.zip)")
+        rows = _pandas().read_csv(path, sep="\t", header=None, names=["user", "item", "rating", "timestamp"])
+        parts[kind] = set(zip(rows["user"].astype(str), rows["item"].astype(str), rows["timestamp"].astype(int)))
+    keys = list(zip(log.user_map.decode(log.users), log.item_map.decode(log.items), log.timestamps.tolist()))
+    mask = torch.tensor([key in parts["test"] for key in keys], dtype=torch.bool)
+    unplaced = [key for key, held in zip(keys, mask.tolist()) if not held and key not in parts["base"]]
+    if unplaced or not bool(mask.any()):
+        raise ConfigError(f"{name}.base and {name}.test in {folder} do not split u.data ({len(unplaced)} rows of "
+                          f"u.data in neither, e.g. {unplaced[:1]}); they must come from the same ml-100k release")
+    return mask
 
 
 def ml100k(split: str, root: str | None = None, download: bool = False, split_by: str = "random",
            val_fraction: float = 0.2, seed: int = 0, min_rating: float | None = None) -> RecSplit:
-    """MovieLens 100K: 100,000 ratings (1-5) by 943 users of 1,682 movies, with user demographics."""
+    """MovieLens 100K: 100,000 ratings (1-5) by 943 users of 1,682 movies, with user demographics.
+
+    ``split_by=u1`` ... ``u5``, ``ua`` or ``ub`` trains on the release's ``u1.base`` and evaluates on ``u1.test``
+    (exactly those rows); otherwise ``random``, ``leave_last_out`` or ``temporal`` as for every log."""
+    if split_by not in OFFICIAL_SPLITS and split_by not in ("random", "leave_last_out", "temporal"):
+        raise ConfigError(f"unknown split_by {split_by!r} for ml100k; choose one of random, leave_last_out, "
+                          f"temporal, or the release's own splits {', '.join(OFFICIAL_SPLITS)}")
     return _movielens("ml100k", split, root, download, split_by, val_fraction, seed, min_rating)
 
 
