@@ -5,7 +5,9 @@
 
 ``rating_col: ''`` means implicit feedback (every row is a positive); an implicit 0/1 flag column is read as a
 rating with ``min_rating: 1`` to keep only the positives. Timestamps may be numbers or date strings; without a
-timestamp column the row order stands for time. An optional items file gives titles for ``predict``.
+timestamp column the row order stands for time. An optional items file gives titles for ``predict``. A delimited
+file without a header row (its first row all numbers, like MovieLens' u.data) holds the columns in the order user,
+item, rating, timestamp (those named; ``rating_col: ''`` leaves rating out).
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from zoo.recommendation.movielens import stamp
 _SEPARATORS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 
 
-def read_table(path: Path, sep: str | None = None):
-    """A pandas DataFrame from CSV/TSV (separator by suffix unless given) or Parquet."""
+def read_table(path: Path, sep: str | None = None, names: list[str] | None = None):
+    """A pandas DataFrame from CSV/TSV (separator by suffix unless given) or Parquet; with ``names``, a delimited
+    file without a header row whose columns are, in order, ``names``."""
     import pandas as pd
 
     if not path.is_file():
@@ -35,9 +38,39 @@ def read_table(path: Path, sep: str | None = None):
     if path.suffix.lower() in (".parquet", ".pq"):
         return pd.read_parquet(path)
     separator = sep or _SEPARATORS.get(path.suffix.lower())
+    header = {"header": None, "names": names} if names else {}
     if separator is None:
-        return pd.read_csv(path, sep=None, engine="python")  # sniffed
-    return pd.read_csv(path, sep=separator)
+        return pd.read_csv(path, sep=None, engine="python", **header)  # sniffed
+    return pd.read_csv(path, sep=separator, **header)
+
+
+def has_header(path: Path, sep: str | None, columns: list[str]) -> bool:
+    """Whether a delimited file opens with a header: it names one of ``columns``, or some field is not a number (a
+    log without a header starts with a row of ids, ratings and timestamps, like MovieLens' u.data)."""
+    import csv
+
+    if path.suffix.lower() in (".parquet", ".pq") or not path.is_file():
+        return True
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        first = handle.readline()
+    separator = sep or _SEPARATORS.get(path.suffix.lower())
+    if separator is None:
+        try:
+            separator = csv.Sniffer().sniff(first, delimiters=",\t;| ").delimiter
+        except csv.Error:
+            separator = ","
+    fields = [f.strip().strip('"') for f in first.rstrip("\r\n").split(separator)]
+    if any(f in columns for f in fields):
+        return True
+    return not all(_is_number(f) for f in fields if f)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
 
 
 def _column(frame, name: str, what: str, path: Path, hint: str = ""):
@@ -68,7 +101,8 @@ def _read(
     sep: str | None, min_rating: float | None, version: tuple = (),
 ) -> Interactions:
     file = Path(path).expanduser()
-    frame = read_table(file, sep)
+    named = [c for c in (user_col, item_col, rating_col, timestamp_col) if c]
+    frame = read_table(file, sep, None if has_header(file, sep, named) else named)  # no header: columns in order
     users = _column(frame, user_col, "user", file).to_numpy()
     items = _column(frame, item_col, "item", file).to_numpy()
     ratings = None
