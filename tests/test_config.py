@@ -21,7 +21,7 @@ def test_unknown_key_names_the_valid_ones():
 
 
 def test_unknown_section_is_rejected():
-    with pytest.raises(ConfigError, match="Valid config keys: data, model, optim"):
+    with pytest.raises(ConfigError, match="Valid config keys: adapted, data, model, optim"):
         from_dict({"task": "vision", "optimiser": {}})
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,10 +93,10 @@ def recipe_dataset(config: RunConfig) -> str:
     return str(load_yaml(path).get("data", {}).get("dataset", config.data.dataset))
 
 
-def fit_run(config: RunConfig, data: Any, device: Any, enabled: bool = True, out: Any = None) -> Fitted:
-    """Adapt ``config`` in place to ``data`` (a :class:`zoo.task.TaskData`) and ``device``; print and return what
-    changed (``enabled``: this process prints). A resumed run keeps what its saved config recorded (recorded keys
-    are not adapted again)."""
+def fit_run(config: RunConfig, data: Any, device: Any, out: Any = None) -> Fitted:
+    """Adapt ``config`` in place to ``data`` (a :class:`zoo.task.TaskData`) and ``device``; return what changed
+    (``Fitted.lines()``: the lines a run prints at its start), and print them to ``out`` when given. A resumed run
+    keeps what its saved config recorded (recorded keys are not adapted again)."""
     fitted = Fitted()
     fitted.skipped = _skipped(data)
     fit = _Fit(config, fitted)
@@ -110,8 +109,8 @@ def fit_run(config: RunConfig, data: Any, device: Any, enabled: bool = True, out
     if needs_fitting(config) and data.train is not None:
         _schedule(config, len(data.train), fit)
         _precision(config, device, fit)
-    for line in fitted.lines() if enabled else []:
-        print(line, file=out or sys.stderr, flush=True)
+    for line in fitted.lines() if out is not None else []:
+        print(line, file=out, flush=True)
     return fitted
 
 

@@ -77,7 +77,7 @@ class Trainer:
         self.monitor = trainer.monitor or self.task.monitor
         self.mode = trainer.monitor_mode or self.task.monitor_mode
         self.data: TaskData = _main_process_first(lambda: self.task.build_data(["train", "val"]))
-        self.fitted = fit_run(config, self.data, self.device, enabled=distributed.is_main())  # schedule, threads
+        self.fitted = fit_run(config, self.data, self.device)  # schedule, threads: printed when the run starts
         self.precision = Precision(trainer.precision, self.device)
         self.model: nn.Module = self.task.build_model(self.data.info).to(self.device)
         if trainer.channels_last:
@@ -150,6 +150,8 @@ class Trainer:
         logger = RunLogger(
             self.run_dir, self.total_steps, trainer.progress, trainer.tensorboard, p.step, enabled=distributed.is_main()
         )
+        for line in self.fitted.lines():  # threads first, then each key fitted to the data, then what was skipped
+            logger.print(line)
         logger.print(f"run: {self.run_dir}  ({self.param_count:,} parameters, device {self.device}, "
                      f"{self.steps_per_epoch} steps per epoch, {self.total_steps} steps)")
         accumulate, started = trainer.accumulate, time.perf_counter()

@@ -28,7 +28,7 @@ def _pairs(users, items, info) -> set[tuple[int, int]]:
 
 def test_u1_trains_on_u1_base_and_evaluates_on_u1_test(tmp_path: Path) -> None:
     base, test = _write(tmp_path)
-    config = recipes.resolve("recommendation", problem="rating", overrides=[
+    config = recipes.resolve("recommendation", problem="rating", dataset="ml100k", overrides=[
         f"data.args.root={tmp_path}", "data.args.split_by=u1"])
     data = load_task(config).build_data(["train", "val"])
     train = data.train
