@@ -44,13 +44,39 @@ def recipes_to_run(tasks: list[str] | None) -> list[str]:
     return names
 
 
-def run(recipe: str, work: Path) -> dict:
+def _mnist_folder(shared: Path, work: Path) -> list[str]:
+    """The real MNIST test set laid out as an image folder (10,000 PNGs in digit folders)."""
+    folder = work / "mnist_folder"
+    if not folder.is_dir():
+        subprocess.run([sys.executable, str(REPO / "scripts" / "mnist_folder.py"), str(shared / "vision/mnist/raw"),
+                        str(folder)], check=True, capture_output=True)
+    return [f"data.args.root={folder}"]
+
+
+# Recipes for the user's own files, measured on the real files in ../shared/data (--shared-data): the arguments that
+# say where the files are and how they are laid out, nothing about training.
+REAL_DATA = {
+    "vision/small_cnn_image_folder": (_mnist_folder, "vision/mnist/raw"),
+    "medical/resnet18_breastmnist": (lambda d, w: [f"data.args.root={d / 'medical/medmnist'}"], "medical/medmnist"),
+    "speech/temporal_cnn_audio_folder": (lambda d, w: [
+        f"data.args.root={d / 'speech/waves_yesno'}", "data.args.label_from=filename", "data.args.pattern='[01]'",
+        "data.args.segment=true", "data.args.label_names={0: no, 1: yes}"], "speech/waves_yesno"),
+}
+
+
+def run(recipe: str, work: Path, shared: Path | None = None) -> dict:
     from zoo.recipes import recipe_command
 
     out = work / recipe.replace("/", "-")
     load = os.getloadavg()[0]
-    command = [sys.executable, "-m", "zoo.train", *recipe_command(recipe), "--output", str(out),
-               "trainer.progress=false"]
+    extra: list[str] = []
+    if recipe in REAL_DATA:
+        prepare, needed = REAL_DATA[recipe]
+        if shared is None or not (shared / needed).exists():
+            return {"recipe": recipe, "error": [f"needs {needed} under --shared-data"], "wall_s": 0.0}
+        extra = prepare(shared, work)
+    command = [sys.executable, "-m", "zoo.train", *[a for a in recipe_command(recipe) if not a.endswith("=DIR")],
+               *extra, "--output", str(out), "trainer.progress=false"]
     start = time.time()
     completed = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
     wall = time.time() - start
@@ -79,6 +105,8 @@ def main() -> int:
     parser.add_argument("--task", nargs="*", help="only these tasks")
     parser.add_argument("--recipe", nargs="*", help="only these recipes, e.g. vision/small_cnn_shapes")
     parser.add_argument("--write", type=Path, help="merge the figures into this JSON file (e.g. docs/results.json)")
+    parser.add_argument("--shared-data", type=Path, default=REPO.parent / "shared" / "data",
+                        help="real files for the own-data recipes (default ../shared/data)")
     args = parser.parse_args()
     names = args.recipe or recipes_to_run(args.task)
     import torch
@@ -91,7 +119,7 @@ def main() -> int:
     results = []
     with tempfile.TemporaryDirectory() as work:
         for name in names:
-            result = run(name, Path(work))
+            result = run(name, Path(work), args.shared_data if args.shared_data.is_dir() else None)
             results.append(result)
             if "error" in result:
                 print(f"{name:<36} failed: {result['error']}")
