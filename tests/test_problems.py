@@ -51,7 +51,7 @@ def test_a_missing_recipe_names_those_that_exist(monkeypatch, tmp_path):
 
 
 def test_a_swapped_dataset_keeps_no_argument_and_says_whose_settings_it_took():
-    config = recipes.resolve("vision", model="small_cnn", dataset="image_folder", overrides=["data.args.root=x"])
+    config = recipes.resolve("vision", model="small_cnn", dataset="cifar100", overrides=["data.args.root=x"])
     assert config.data.args == {"root": "x"} and config.recipe == "vision/small_cnn_shapes"
     assert config.target.metric == ""  # the recipe's promise was for its own dataset
 
