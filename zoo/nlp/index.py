@@ -3,11 +3,13 @@
 from zoo.registry import DatasetEntry, ModelEntry, ProblemEntry, make_task
 
 _TRANSFORMERS = "https://github.com/huggingface/transformers"
+_SEQ2SEQ = "ids of a joint unigram tokenizer trained on both languages, <= max_length tokens ({} in its recipe)"
 _INPUT = "WordPiece ids trained on the data, <= max_length tokens ({} in its recipe{})"
 
 TASK = make_task(
     "nlp",
-    description="Text classification (sentiment, topic): accuracy and macro F1; BERT from scratch or fine-tuned.",
+    description="Text classification (sentiment, topic): accuracy and macro F1; BERT from scratch or fine-tuned. "
+    "Translation: sacreBLEU BLEU and chrF; Marian from scratch or a pretrained seq2seq model.",
     problems=[
         ProblemEntry(
             name="classification",
@@ -17,6 +19,16 @@ TASK = make_task(
             default_model="bert_tiny",
             default_dataset="sentiment",
             metrics=("accuracy", "f1_macro", "loss"),
+        ),
+        ProblemEntry(
+            name="translation",
+            description="Translation (sequence to sequence): sacreBLEU corpus BLEU and chrF beside a word-for-word "
+            "baseline; beam search.",
+            implementation="zoo.nlp.translation:Translation",
+            export="zoo.nlp.seq2seq_export:export_spec",
+            default_model="marian_tiny",
+            default_dataset="toy_pair",
+            metrics=("bleu", "chrf", "baseline_bleu", "baseline_chrf", "loss"),
         ),
     ],
     models=[
@@ -29,6 +41,7 @@ TASK = make_task(
             recipe="nlp/bert_tiny_sentiment",
             license="Apache-2.0",
             source=_TRANSFORMERS,
+            problem="classification",
         ),
         ModelEntry(
             name="bert_mini",
@@ -39,6 +52,7 @@ TASK = make_task(
             recipe="nlp/bert_mini_sst2",
             license="Apache-2.0",
             source=_TRANSFORMERS,
+            problem="classification",
         ),
         ModelEntry(
             name="bert_small",
@@ -49,6 +63,7 @@ TASK = make_task(
             recipe="nlp/bert_small_imdb",
             license="Apache-2.0",
             source=_TRANSFORMERS,
+            problem="classification",
         ),
         ModelEntry(
             name="pretrained",
@@ -61,6 +76,7 @@ TASK = make_task(
             license="that of the checkpoint (Apache-2.0 for distilbert-base-uncased)",
             source=_TRANSFORMERS,
             downloads_weights=True,
+            problem="classification",
         ),
         ModelEntry(
             name="fasttext",
@@ -71,6 +87,7 @@ TASK = make_task(
             recipe="nlp/fasttext_sentiment",
             license="Apache-2.0",
             source="zoo (after Joulin et al., 2017)",
+            problem="classification",
         ),
         ModelEntry(
             name="textcnn",
@@ -81,6 +98,7 @@ TASK = make_task(
             recipe="nlp/textcnn_sentiment",
             license="Apache-2.0",
             source="zoo (after Kim, 2014)",
+            problem="classification",
         ),
         ModelEntry(
             name="bigru",
@@ -91,6 +109,59 @@ TASK = make_task(
             recipe="nlp/bigru_sentiment",
             license="Apache-2.0",
             source="zoo",
+            problem="classification",
+        ),
+        ModelEntry(
+            name="marian_tiny",
+            builder="zoo.nlp.seq2seq:marian_tiny",
+            description="Marian encoder-decoder transformer (2 + 2 layers, width 128, 4 heads) from transformers, "
+            "trained from scratch with a shared embedding table.",
+            params=1_072_520,
+            input=_SEQ2SEQ.format(48),
+            default_dataset="toy_pair",
+            recipe="nlp/marian_tiny_toy_pair",
+            license="Apache-2.0",
+            source=_TRANSFORMERS,
+            problem="translation",
+        ),
+        ModelEntry(
+            name="marian_small",
+            builder="zoo.nlp.seq2seq:marian_small",
+            description="Marian encoder-decoder transformer (3 + 3 layers, width 256, 4 heads), from scratch.",
+            params=7_162_112,
+            input=_SEQ2SEQ.format(128),
+            default_dataset="toy_pair",
+            recipe="nlp/marian_tiny_toy_pair",
+            license="Apache-2.0",
+            source=_TRANSFORMERS,
+            problem="translation",
+        ),
+        ModelEntry(
+            name="marian_base",
+            builder="zoo.nlp.seq2seq:marian_base",
+            description="Transformer-base (6 + 6 layers, width 512, 8 heads; the opus-mt architecture) from "
+            "scratch, for GPUs.",
+            params=60_522_496,
+            input=_SEQ2SEQ.format(256),
+            default_dataset="toy_pair",
+            recipe="nlp/marian_tiny_toy_pair",
+            license="Apache-2.0",
+            source=_TRANSFORMERS,
+            problem="translation",
+        ),
+        ModelEntry(
+            name="seq2seq_lm",
+            builder="zoo.nlp.seq2seq:seq2seq_lm",
+            description="Any AutoModelForSeq2SeqLM checkpoint (model.pretrained: a local directory, a hub id such "
+            "as Helsinki-NLP/opus-mt-en-de, or a catalog name), fine-tuned with its own tokenizer.",
+            params=74_410_496,
+            input="ids of the checkpoint's tokenizer, <= min(max_length, its position table: 512 for opus-mt)",
+            default_dataset="toy_pair",
+            recipe="nlp/marian_tiny_toy_pair",
+            license="that of the checkpoint (CC-BY-4.0 for opus-mt models)",
+            source=_TRANSFORMERS,
+            downloads_weights=True,
+            problem="translation",
         ),
     ],
     datasets=[
@@ -102,6 +173,7 @@ TASK = make_task(
             embedded=True,
             license="Apache-2.0",
             source="zoo (generated in code)",
+            problems=("classification",),
         ),
         DatasetEntry(
             name="imdb",
@@ -110,6 +182,7 @@ TASK = make_task(
             num_classes=2,
             license="unspecified (Maas et al., 2011)",
             source="https://huggingface.co/datasets/stanfordnlp/imdb",
+            problems=("classification",),
         ),
         DatasetEntry(
             name="sst2",
@@ -118,6 +191,7 @@ TASK = make_task(
             num_classes=2,
             license="unspecified (Socher et al., 2013)",
             source="https://huggingface.co/datasets/nyu-mll/glue",
+            problems=("classification",),
         ),
         DatasetEntry(
             name="ag_news",
@@ -126,6 +200,7 @@ TASK = make_task(
             num_classes=4,
             license="unspecified (Zhang et al., 2015)",
             source="https://huggingface.co/datasets/fancyzhx/ag_news",
+            problems=("classification",),
         ),
         DatasetEntry(
             name="yelp_polarity",
@@ -134,6 +209,7 @@ TASK = make_task(
             num_classes=2,
             license="Yelp Dataset terms (Zhang et al., 2015)",
             source="https://huggingface.co/datasets/fancyzhx/yelp_polarity",
+            problems=("classification",),
         ),
         DatasetEntry(
             name="rotten_tomatoes",
@@ -144,6 +220,7 @@ TASK = make_task(
             num_classes=2,
             license="unspecified (Pang and Lee, 2005)",
             source="https://huggingface.co/datasets/cornell-movie-review-data/rotten_tomatoes",
+            problems=("classification",),
         ),
         DatasetEntry(
             name="text_files",
@@ -151,6 +228,67 @@ TASK = make_task(
             description="Your own CSV, TSV, JSON, JSONL or Parquet files with text and label columns.",
             license="yours",
             source="local files",
+            problems=("classification",),
+        ),
+        DatasetEntry(
+            name="toy_pair",
+            loader="zoo.nlp.parallel:toy_pair",
+            description="Embedded: English into a generated verb-final language with its own vocabulary, noun "
+            "classes, case, agreement and verb inflection; 20,000 train and 500 val pairs.",
+            embedded=True,
+            license="Apache-2.0",
+            source="zoo (generated in code)",
+            problems=("translation",),
+        ),
+        DatasetEntry(
+            name="tatoeba",
+            loader="zoo.nlp.parallel:tatoeba",
+            description="Tatoeba-Challenge TSV files (source lang, target lang, source, target per line).",
+            license="CC-BY 2.0 FR (Tatoeba sentences)",
+            source="https://github.com/Helsinki-NLP/Tatoeba-Challenge",
+            problems=("translation",),
+        ),
+        DatasetEntry(
+            name="moses",
+            loader="zoo.nlp.parallel:moses",
+            description="Moses-style line-aligned files: train.<src> beside train.<tgt>, dev/test likewise.",
+            license="yours",
+            source="local files",
+            problems=("translation",),
+        ),
+        DatasetEntry(
+            name="tmx",
+            loader="zoo.nlp.parallel:tmx",
+            description="A TMX translation memory holding both languages.",
+            license="yours",
+            source="local files",
+            problems=("translation",),
+        ),
+        DatasetEntry(
+            name="parallel_files",
+            loader="zoo.nlp.parallel:parallel_files",
+            description="JSON Lines, JSON, CSV, TSV or Parquet: a column per language, or Hugging Face "
+            "translation records.",
+            license="yours",
+            source="local files",
+            problems=("translation",),
+        ),
+        DatasetEntry(
+            name="hf_translation",
+            loader="zoo.nlp.parallel:hf_translation",
+            description="A hub dataset of translation records (default wmt/wmt16 de-en) from the datasets cache.",
+            splits=("train", "val", "test"),
+            license="that of the dataset",
+            source="https://huggingface.co/datasets/wmt/wmt16",
+            problems=("translation",),
+        ),
+        DatasetEntry(
+            name="po_files",
+            loader="zoo.nlp.parallel:po_files",
+            description="Two gettext .po catalogues of one programme (e.g. Django's locales) joined on msgid.",
+            license="that of the catalogues (BSD-3-Clause for Django)",
+            source="local files",
+            problems=("translation",),
         ),
     ],
 )
