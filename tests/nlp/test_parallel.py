@@ -126,3 +126,30 @@ def test_the_generated_grammar_is_verb_final_with_case_agreement_and_inflection(
     expected = (f"{stem['farmer']}rina {stem['old']}oi {stem['river']}nate {pair.postposition['near']} "
                 f"{stem['key']}ka {stem['red']}u no{stem['find']}evtu.")
     assert toy == expected[0].upper() + expected[1:]
+
+
+def test_a_locale_tree_pairs_catalogues_of_the_same_name_and_the_script_writes_moses_files(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    for app, entries in (("conf", [("Save", "Speichern", "Enregistrer")]),
+                         ("contrib/admin", [("Delete", "Löschen", "Supprimer"), ("Log out", "Abmelden", "")])):
+        for lang, column in (("de", 1), ("fr", 2)):
+            folder = tmp_path / "django" / app / "locale" / lang / "LC_MESSAGES"
+            folder.mkdir(parents=True)
+            _po(folder / "django.po", [(e[0], e[column]) for e in entries])
+    pairs = parallel.po_tree_pairs(tmp_path / "django", "de", "fr")
+    assert sorted(pairs) == [("Löschen", "Supprimer"), ("Speichern", "Enregistrer")]
+    assert sorted(parallel.po_tree_pairs(tmp_path / "django", "msgid", "de")) == [
+        ("Delete", "Löschen"), ("Log out", "Abmelden"), ("Save", "Speichern")]
+    out = tmp_path / "moses"
+    subprocess.run([sys.executable, str(REPO / "scripts" / "po_to_parallel.py"), str(tmp_path / "django"),
+                    "--source-lang", "msgid", "--target-lang", "de", "--out", str(out), "--val-fraction", "0.34"],
+                   check=True, capture_output=True)
+    train = parallel.moses("train", root=str(out), source_lang="msgid", target_lang="de")
+    val = parallel.moses("val", root=str(out), source_lang="msgid", target_lang="de")
+    assert len(train.sources) == 2 and len(val.sources) == 1
+    assert sorted(zip(train.sources + val.sources, train.targets + val.targets)) == [
+        ("Delete", "Löschen"), ("Log out", "Abmelden"), ("Save", "Speichern")]

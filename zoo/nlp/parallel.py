@@ -382,18 +382,42 @@ def po_pairs(source: Path, target: Path | None) -> list[tuple[str, str]]:
     return [(a[key], b[key]) for key in sorted(a.keys() & b.keys())]
 
 
+def po_tree_pairs(root: Path, source_lang: str, target_lang: str) -> list[tuple[str, str]]:
+    """Every catalogue under ``root`` at ``.../<source_lang>/LC_MESSAGES/NAME.po`` joined with the one at the same
+    place for ``target_lang`` (Django: ``conf/locale`` and each ``contrib/<app>/locale``); ``source_lang`` ``msgid``
+    pairs each target catalogue with its message ids."""
+    if not root.is_dir():
+        raise DatasetNotFoundError(f"{root} is not a directory: check data.args.root")
+    found = []
+    for target in sorted(root.rglob(f"{target_lang}/LC_MESSAGES/*.po")):
+        if source_lang == "msgid":
+            found += po_pairs(target, None)
+            continue
+        source = target.parents[1].parent / source_lang / "LC_MESSAGES" / target.name
+        if source.is_file():
+            found += po_pairs(source, target)
+    if not found:
+        raise DatasetNotFoundError(f"no {target_lang}/LC_MESSAGES/*.po under {root} with a {source_lang} counterpart")
+    return list(dict.fromkeys(found))  # a message shared by two apps counts once
+
+
 def po_files(
     split: str, root: str | None = None, download: bool = False, source: str | None = None,
     target: str | None = None, source_lang: str = "de", target_lang: str = "fr", val_fraction: float = 0.1,
     seed: int = 0,
 ) -> ParallelSplit:
     """Two gettext catalogues of one programme (Django's ``conf/locale/<lang>/LC_MESSAGES/django.po``), joined on
-    their message ids into pairs; ``target`` alone pairs the msgids (English) with its translations. A seeded
+    their message ids into pairs; ``target`` alone pairs the msgids (English) with its translations. Without
+    either, every catalogue pair under ``root`` (:func:`po_tree_pairs`; ``source_lang=msgid`` for the ids). A seeded
     ``val_fraction`` of the messages is held out."""
     _split_name(split, "po_files")
     if source is None and target is None:
-        raise ConfigError("dataset 'po_files' needs data.args.source=FILE.po and data.args.target=FILE.po "
-                          "(or data.args.target alone: its msgids are the source)")
+        if root is None:
+            raise ConfigError("dataset 'po_files' needs data.args.source=FILE.po and data.args.target=FILE.po "
+                              "(or data.args.target alone: its msgids are the source), or data.args.root=DIR "
+                              "holding <lang>/LC_MESSAGES/*.po catalogues")
+        pairs = _hold_out(po_tree_pairs(Path(root).expanduser(), source_lang, target_lang), split, val_fraction, seed)
+        return ParallelSplit([s for s, _ in pairs], [t for _, t in pairs], source_lang, target_lang)
     source_path, target_path = _place(root, source), _place(root, target)
     pairs = po_pairs(target_path, None) if source_path is None else po_pairs(source_path, target_path)
     if not pairs:
