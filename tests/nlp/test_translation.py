@@ -148,3 +148,29 @@ def test_a_resumed_run_ends_with_the_same_weights(tmp_path: Path) -> None:
     expected = load_file(str(straight.run_dir / "checkpoints" / "last" / "model.safetensors"))
     actual = load_file(str(resumed.run_dir / "checkpoints" / "last" / "model.safetensors"))
     assert expected.keys() == actual.keys() and all(torch.equal(expected[k], actual[k]) for k in expected)
+
+
+def test_a_local_pretrained_seq2seq_model_fine_tunes_and_predicts_from_the_zoo_checkpoint(tmp_path: Path) -> None:
+    """A tiny Marian saved as a hub checkpoint would be (config, weights, a fast tokenizer), read with no hub call."""
+    from transformers import PreTrainedTokenizerFast
+
+    from zoo.nlp import toy_language
+    from zoo.nlp.seq2seq import marian_tiny
+    from zoo.nlp.translation_text import train_tokenizer
+
+    sources, targets = toy_language.pairs("train", num_train=200, num_val=10)
+    folder = tmp_path / "tiny-marian"
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=train_tokenizer(sources + targets, 300, "bpe"),
+                                        pad_token="<pad>", eos_token="</s>", unk_token="<unk>", model_max_length=48)
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    marian_tiny(vocab_size=len(tokenizer), max_length=48).save_pretrained(folder)
+    overrides = {**{k: v for k, v in TINY.items() if not k.startswith("model.args")}, "model.pretrained": str(folder),
+                 "trainer.max_steps": 2}
+    result = zoo.train(task="nlp", model="seq2seq_lm", output=tmp_path / "run", overrides=overrides)
+    info = json.loads((result.run_dir / "checkpoints" / "last" / "meta.json").read_text())["info"]
+    assert info["pretrained_tokenizer"] == str(folder) and info["hf_config"]["model_type"] == "marian"
+    predictions = zoo.predict(result.run_dir / "checkpoints" / "last", ["The dog sleeps.", "We found the fox."])
+    assert [p["input"] for p in predictions] == ["The dog sleeps.", "We found the fox."]
+    with pytest.raises(ConfigError, match="reads no model.pretrained; use model seq2seq_lm"):
+        zoo.train(task="nlp", problem="translation", output=tmp_path / "wrong", overrides=overrides)

@@ -13,9 +13,9 @@ unlike English, so that a word-for-word substitution scores far below a model th
 - Verbs inflect for tense (past ``-ev``, future ``-ul``) and agree with the subject in person and number (``-m``,
   ``-s``, ``-t``, ``-mu``, ``-tu``); negation is the prefix ``no``. English "does not", "did", "will" have no word.
 
->>> pair = ToyPair(seed=0)
->>> pair.translate(pair.sentence(__import__("random").Random(3)))  # doctest: +SKIP
-('The old farmer did not find the red keys near the river.', 'Demolekina garu lodamoteteq pemi ...')
+>>> sources, targets = pairs("val")
+>>> sources[1], targets[1]
+('Some bakers do not push some tall trees near the field.', 'Gotoleri vusizunate zan pusimoka puliui nogapitu.')
 
 Sentences are drawn from a seeded generator; validation sentences never occur in the training split.
 """
