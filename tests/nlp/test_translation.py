@@ -127,7 +127,7 @@ def test_samples_and_report(trained: Path, tmp_path: Path) -> None:
 
 
 def test_torchscript_export_of_the_forward_matches_pytorch(trained: Path, tmp_path: Path) -> None:
-    from zoo.hub.export import export
+    from zoo.export import export
 
     exported = export(trained / "checkpoints" / "last", "torchscript", tmp_path / "marian.pt")
     assert exported.max_abs_diff is not None and exported.max_abs_diff < 1e-4

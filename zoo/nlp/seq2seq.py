@@ -65,13 +65,6 @@ def is_local(pretrained: str) -> bool:
     return Path(pretrained).expanduser().is_dir()
 
 
-def resolve_pretrained(pretrained: str) -> str:
-    """A catalog name as its snapshot folder in the zoo cache (fetched once); a directory or hub id as it is."""
-    from zoo.nlp.tokenization import local_checkpoint
-
-    return local_checkpoint(pretrained)
-
-
 def seq2seq_lm(pretrained: str = "", hf_config: dict[str, Any] | None = None) -> nn.Module:
     """Any ``AutoModelForSeq2SeqLM`` checkpoint: a local directory (read with no hub call), a hub id such as
     ``Helsinki-NLP/opus-mt-en-de``, or a zoo catalog name; fine-tuned with its own tokenizer.
@@ -87,7 +80,7 @@ def seq2seq_lm(pretrained: str = "", hf_config: dict[str, Any] | None = None) ->
         raise ConfigError("model 'seq2seq_lm' fine-tunes a pretrained translation model: set model.pretrained to a "
                           "local directory (config, weights, tokenizer), a hub id such as Helsinki-NLP/opus-mt-en-de "
                           "or a zoo catalog name")
-    path = resolve_pretrained(pretrained)
+    path = pretrained  # zoo hands over a local path: a catalog name is fetched first (zoo.pretrained.local_path)
     local = is_local(path)
     try:
         return AutoModelForSeq2SeqLM.from_pretrained(
@@ -100,10 +93,10 @@ def seq2seq_lm(pretrained: str = "", hf_config: dict[str, Any] | None = None) ->
 
 
 def pretrained_config(pretrained: str) -> dict[str, Any]:
-    """The transformers config of a pretrained checkpoint, as plain JSON (saved in the info of zoo's checkpoints)."""
+    """The transformers config of a pretrained checkpoint (a directory or hub id), as plain JSON (saved in the info of zoo's checkpoints)."""
     from transformers import AutoConfig
 
-    path = resolve_pretrained(pretrained)
+    path = pretrained
     local = is_local(path)
     try:
         config = AutoConfig.from_pretrained(str(Path(path).expanduser()) if local else path, local_files_only=local)

@@ -199,14 +199,18 @@ class Translation(Task):
         entry = self.entry.model(self.config.model.name)
         pretrained = self.config.model.pretrained
         if pretrained and not _takes(entry.builder, "pretrained"):
-            raise ConfigError(f"model {entry.name!r} is built from config and reads no model.pretrained; use "
-                              f"model seq2seq_lm to fine-tune {pretrained}")
+            raise ConfigError(f"model {entry.name!r} is built from config with a tokenizer trained here, which other "
+                              f"weights do not share, so it reads no model.pretrained; use model seq2seq_lm to "
+                              f"fine-tune {pretrained} with its own tokenizer (or --resume a zoo run)")
         train = loaded["train"] if "train" in loaded else self.load_split("train")
         info: dict[str, Any] = {"source_lang": first.source_lang, "target_lang": first.target_lang,
                                 "signatures": signatures()}
         if pretrained:
-            hf_config = seq2seq.pretrained_config(pretrained)
-            encoder = pretrained_encoder(pretrained, o.max_length, hf_config)
+            from zoo.pretrained import local_path
+
+            where = local_path(self.config.task, entry.name, pretrained)  # a catalog name: its fetched snapshot
+            hf_config = seq2seq.pretrained_config(where)
+            encoder = pretrained_encoder(where, o.max_length, hf_config)
             info.update(hf_config=hf_config, tokenizer_source=f"pretrained: {pretrained}")
         else:
             encoder = trained_encoder(train.sources + train.targets, o.vocab_size, o.max_length, o.tokenizer)
@@ -224,11 +228,8 @@ class Translation(Task):
     def model_defaults(self, info: dict[str, Any]) -> dict[str, Any]:
         defaults: dict[str, Any] = {key: info[key] for key in ("vocab_size", "max_length", "pad_token_id",
                                                                 "eos_token_id")}
-        if "hf_config" in info:
-            if self.saved_info is not None:
-                defaults["hf_config"] = info["hf_config"]  # the architecture; zoo's checkpoint holds the weights
-            else:
-                defaults["pretrained"] = self.config.model.pretrained
+        if "hf_config" in info and self.saved_info is not None:
+            defaults["hf_config"] = info["hf_config"]  # the architecture; zoo's checkpoint holds the weights
         return defaults
 
     def build_metrics(self, info: dict[str, Any]) -> MetricCollection:
@@ -304,6 +305,10 @@ class Translation(Task):
 
     def format_prediction(self, prediction: dict[str, Any]) -> str:
         return prediction["translation"]
+
+    def predict_inputs(self, directory: Path, info: dict[str, Any]) -> list[str]:
+        """Two source sentences of the validation split: predict reads sentences, not files."""
+        return self.load_split("val").sources[:2]
 
     def write_samples(self, directory: Path, count: int) -> list[Path]:
         """``sources.txt``: source sentences of the validation split, one per line (``predict --file``);

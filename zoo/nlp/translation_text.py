@@ -143,15 +143,16 @@ def trained_encoder(texts: Sequence[str], vocab_size: int, max_length: int, kind
 
 
 def pretrained_encoder(pretrained: str, max_length: int, hf_config: dict[str, Any]) -> TranslationEncoder:
-    """The tokenizer of a pretrained checkpoint (``AutoTokenizer``; opus-mt needs ``pip install sentencepiece``)."""
+    """The tokenizer of a pretrained checkpoint, a directory or hub id (``AutoTokenizer``; opus-mt needs
+    ``pip install sentencepiece``)."""
     from pathlib import Path
 
     from transformers import AutoTokenizer
 
-    from zoo.nlp.seq2seq import is_local, resolve_pretrained
+    from zoo.nlp.seq2seq import is_local
     from zoo.nlp.tokenization import unreadable_message
 
-    path = resolve_pretrained(pretrained)
+    path = pretrained
     local = is_local(path)
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(Path(path).expanduser()) if local else path,
