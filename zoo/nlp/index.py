@@ -116,7 +116,6 @@ TASK = make_task(
             builder="zoo.nlp.seq2seq:marian_tiny",
             description="Marian encoder-decoder transformer (2 + 2 layers, width 128, 4 heads) from transformers, "
             "trained from scratch with a shared embedding table.",
-            params=1_065_984,
             input=_SEQ2SEQ.format(48),
             default_dataset="toy_pair",
             recipe="nlp/marian_tiny_toy_pair",
@@ -128,7 +127,6 @@ TASK = make_task(
             name="marian_small",
             builder="zoo.nlp.seq2seq:marian_small",
             description="Marian encoder-decoder transformer (3 + 3 layers, width 256, 4 heads), from scratch.",
-            params=5_810_176,
             input=_SEQ2SEQ.format(128),
             default_dataset="toy_pair",
             recipe="nlp/marian_tiny_toy_pair",
@@ -141,7 +139,6 @@ TASK = make_task(
             builder="zoo.nlp.seq2seq:marian_base",
             description="Transformer-base (6 + 6 layers, width 512, 8 heads; the opus-mt architecture) from "
             "scratch, for GPUs.",
-            params=44_699_648,
             input=_SEQ2SEQ.format(256),
             default_dataset="toy_pair",
             recipe="nlp/marian_tiny_toy_pair",
@@ -155,7 +152,6 @@ TASK = make_task(
             description="Any AutoModelForSeq2SeqLM checkpoint (model.pretrained: a local directory, a hub id such "
             "as Helsinki-NLP/opus-mt-en-de, or a catalog name), fine-tuned with its own tokenizer. Parameters: "
             "Helsinki-NLP/opus-mt-en-de.",
-            params=74_410_496,
             input="ids of the checkpoint's tokenizer, <= min(max_length, its position table: 512 for opus-mt)",
             default_dataset="toy_pair",
             recipe="nlp/marian_tiny_toy_pair",
