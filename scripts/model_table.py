@@ -4,9 +4,10 @@
     python scripts/model_table.py --check    # exit 1 if README.md's table differs from what would be written
     python scripts/model_table.py --print    # print the table
 
-Columns: task, model, parameters (of the default recipe's configuration), its recipe's dataset, the metric that recipe
-reached from scratch on the machine recorded in docs/results.json (``scripts/bench_tasks.py --write``), and the
-pretrained checkpoints in the catalog with the default one's published metric.
+Columns: task, problem, model, parameters (counted on its problem's default dataset, zoo/model_params.json), its
+recipe's dataset, the target that recipe states (its ``target:`` section), the metric it reached from scratch on the
+machine recorded in docs/results.json (``scripts/bench_tasks.py --write``), and the pretrained checkpoints in the
+catalog with the default one's published metric.
 """
 
 from __future__ import annotations
@@ -27,11 +28,15 @@ def table() -> str:
     import zoo
     from zoo.table import human
 
+    from zoo.recipes import recipe_targets
+
     results = json.loads(RESULTS.read_text())["recipes"] if RESULTS.is_file() else {}
+    targets = recipe_targets()
     checkpoints = zoo.list_checkpoints()
     lines = [
-        "| task | model | params | dataset | from scratch (recipe, CPU) | pretrained checkpoints |",
-        "|---|---|---:|---|---|---|",
+        "| task | problem | model | params | dataset | target (recipe, CPU) | from scratch (measured) "
+        "| pretrained checkpoints |",
+        "|---|---|---|---:|---|---|---|---|",
     ]
     for model in zoo.list_models():
         measured = results.get(model.recipe)
@@ -46,7 +51,14 @@ def table() -> str:
             shown = f" ({metric.metric} {metric.value:.3f} on {metric.dataset})" if metric else ""
             pretrained = f"`{default.name}`{shown}" + (f" and {len(own) - 1} more" if len(own) > 1 else "")
         dataset = model.recipe.split("/")[1].removeprefix(f"{model.name}_")
-        lines.append(f"| {model.task} | `{model.name}` | {human(model.params)} | {dataset} | {scratch} | {pretrained} |")
+        goal = targets.get(model.recipe)
+        target = "-"
+        if goal is not None:
+            sign = ">=" if goal.mode == "max" else "<="
+            target = f"{goal.metric} {sign} {goal.threshold:g} in {goal.budget_s:.0f} s"
+        params = human(model.params) if model.params else "as loaded"
+        lines.append(f"| {model.task} | {model.problem} | `{model.name}` | {params} | {dataset} | {target} | {scratch} "
+                     f"| {pretrained} |")
     return "\n".join(lines)
 
 

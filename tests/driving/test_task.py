@@ -144,9 +144,9 @@ def test_segmentation_recipe_trains_and_predicts_masks(tmp_path):
 
 
 def test_model_and_dataset_must_serve_the_same_problem():
-    task = load_task(recipes.resolve("driving", dataset="cityscapes"))
-    with pytest.raises(ConfigError, match="'cityscapes' is for segmentation.*lraspp_mobilenet_v3"):
-        task.build_data(["val"])
+    assert recipes.resolve("driving", dataset="cityscapes").problem == "segmentation"  # the dataset's own problem
+    with pytest.raises(ConfigError, match="'cityscapes' serves segmentation.*lraspp_mobilenet_v3"):
+        recipes.resolve("driving", model="fcos_mobilenet_v3", dataset="cityscapes")
     with pytest.raises(ConfigError, match="Did you mean 'task_args.photometric'"):
         load_task(recipes.resolve("driving", overrides=["task_args.photometrics=0.1"]))
 
