@@ -20,7 +20,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from zoo.errors import CatalogError, UnknownNameError
@@ -187,7 +187,12 @@ def _check(entry: CheckpointEntry, where: str) -> None:
                         "for an upstream file whose publisher gives no hash, verify: weights")
     if not entry.sources:
         problems.append("it has no sources")
-    if "/" in entry.file_name or entry.file_name in ("", ".", ".."):
+    member = PurePosixPath(entry.member.replace("\\", "/"))
+    if entry.member and (member.is_absolute() or any(part in ("", ".", "..") for part in entry.member.split("/"))
+                         or "\\" in entry.member or ":" in member.parts[0]):
+        problems.append(f"member {entry.member!r} must be a relative path inside the archive (no '..', '.', "
+                        "absolute path, drive or backslash)")
+    if "/" in entry.file_name or "\\" in entry.file_name or entry.file_name in ("", ".", ".."):
         problems.append(f"file_name {entry.file_name!r} must be a plain file name")
     for pair in entry.renames:
         try:

@@ -35,11 +35,11 @@ from collections.abc import Callable
 from http.client import HTTPException
 from pathlib import Path
 
-from zoo.errors import DownloadError, HashMismatchError, OfflineError
+from zoo.errors import DownloadError, HashMismatchError, OfflineError, UnsafeFileError
 from zoo.hub import cache
 from zoo.hub.catalog import SNAPSHOT, CheckpointEntry
 from zoo.hub.settings import mirror, offline
-from zoo.io import fsync
+from zoo.io import atomic_write_json, fsync
 
 CHUNK = 4 << 20
 BUFFERS = 4
@@ -268,22 +268,55 @@ def _copy_local(source: str, entry: CheckpointEntry, sink: _Sink) -> None:
 
 
 def _unpacked(entry: CheckpointEntry, target: Path) -> Path:
-    """The weights file itself: the download, or the member of an archive extracted safely beside it."""
+    """The weights file itself: the download, or the member of an archive extracted safely beside it.
+
+    The member must lie inside the extraction folder (a catalog's ``member`` of ``../..`` would otherwise name any
+    file on the machine), and it is used only while it is the file extracted from the verified archive: its sha256,
+    size and time are recorded beside the folder, so an extracted file changed or swapped since is extracted again.
+    """
     if not entry.archive:
         return target
     from zoo.hub.safety import safe_extract
 
     folder = target.with_name(target.name + ".d")
-    member = folder / entry.member
-    if not member.is_file():
+    member = inside(folder, entry.member, f"{entry.name}: the archive member")
+    archive_sha256 = (cache.read_record(target) or {}).get("sha256", "")
+    if not _extracted(member, folder, entry.member, archive_sha256):
         tmp = target.with_name(f".{target.name}.{os.getpid()}.d")
         shutil.rmtree(tmp, ignore_errors=True)
         safe_extract(target, tmp, entry.archive)
+        found = inside(tmp, entry.member, f"{entry.name}: the archive member")
+        if not found.is_file() or found.is_symlink():
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise DownloadError(f"{entry.name}: the archive {target} holds no {entry.member}")
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(tmp, folder)
-        if not member.is_file():
-            raise DownloadError(f"{entry.name}: the archive {target} holds no {entry.member}")
+        stat = member.stat()
+        atomic_write_json(cache.record_for(folder), {
+            "archive_sha256": archive_sha256, "member": entry.member, "sha256": cache.sha256_file(member),
+            "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+        })
     return member
+
+
+def inside(folder: Path, relative: str, what: str) -> Path:
+    """``folder / relative`` when it resolves inside ``folder`` (no ``..``, absolute path or link out of it)."""
+    root = folder.resolve()
+    path = (root / relative).resolve()
+    if root not in path.parents:
+        raise UnsafeFileError(f"{what} {relative!r} resolves to {path}, outside {root}; refused")
+    return path
+
+
+def _extracted(member: Path, folder: Path, name: str, archive_sha256: str) -> bool:
+    """The member extracted earlier from this very archive, unchanged since (size and time, as the cache checks)."""
+    record = cache.read_record(folder) or {}
+    if not archive_sha256 or record.get("archive_sha256") != archive_sha256 or record.get("member") != name:
+        return False
+    if not member.is_file() or member.is_symlink():
+        return False
+    stat = member.stat()
+    return record.get("size") == stat.st_size and record.get("mtime_ns") == stat.st_mtime_ns
 
 
 def _sync_file_range() -> Callable[[int, int, int, int], int] | None:
