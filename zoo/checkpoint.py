@@ -13,7 +13,6 @@ swapped atomically, so a crash at any instant leaves the previous checkpoint int
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shutil
@@ -26,7 +25,7 @@ from safetensors.torch import load_file, load_model, save_file, save_model
 from torch import nn
 
 from zoo.errors import CheckpointError
-from zoo.io import atomic_write_json, fsync, replace_symlink
+from zoo.io import atomic_write_json, disk_full, free_space, fsync, replace_symlink
 
 MODEL_FILE, EMA_FILE, STATE_FILE, META_FILE = "model.safetensors", "ema.safetensors", "trainer.pt", "meta.json"
 
@@ -120,23 +119,6 @@ def _torch_save(state: dict[str, Any], path: Path) -> None:
             if recording.error is not None:
                 raise recording.error from None
             raise
-
-
-def disk_full(error: BaseException) -> bool:
-    """A write failed because the disk (or the quota) is full, whatever library reported it."""
-    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return True
-    text = str(error)
-    return "No space left on device" in text or "StorageFull" in text or "Disk quota exceeded" in text
-
-
-def free_space(directory: Path) -> str:
-    from zoo.table import human
-
-    try:
-        return human(shutil.disk_usage(directory).free) + "B free"
-    except OSError:
-        return "free space unknown"
 
 
 def _full_message(directory: Path, step: int, file: str) -> str:

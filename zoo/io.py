@@ -3,9 +3,11 @@ keeps one process at a time in a run directory."""
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -62,6 +64,23 @@ def replace_symlink(link: Path, target: str) -> None:
     tmp.unlink(missing_ok=True)
     os.symlink(target, tmp)
     os.replace(tmp, link)
+
+
+def disk_full(error: BaseException) -> bool:
+    """A write failed because the disk (or the quota) is full, whatever library reported it."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(error)
+    return "No space left on device" in text or "StorageFull" in text or "Disk quota exceeded" in text
+
+
+def free_space(directory: Path) -> str:
+    from zoo.table import human
+
+    try:
+        return human(shutil.disk_usage(directory).free) + "B free"
+    except OSError:
+        return "free space unknown"
 
 
 class DirectoryLock:
