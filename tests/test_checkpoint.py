@@ -138,7 +138,7 @@ def test_a_torn_last_line_of_the_log_is_dropped(tmp_path, capsys):
 
 def test_a_second_process_on_a_run_directory_is_refused_naming_the_holder(tmp_path):
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from zoo.io import DirectoryLock; DirectoryLock(sys.argv[1]).acquire();"
+        [sys.executable, "-c", "import sys, time; from zoo.io import DirectoryLock; lock = DirectoryLock(sys.argv[1]); lock.acquire();"
          " print('locked', flush=True); time.sleep(60)", str(tmp_path)],
         cwd=REPO, stdout=subprocess.PIPE, text=True,
     )

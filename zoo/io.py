@@ -120,6 +120,9 @@ class DirectoryLock:
             os.close(self.fd)
             self.fd = None
 
+    def __del__(self) -> None:  # a Trainer built and never fitted must not hold the directory until exit
+        self.release()
+
     def __enter__(self) -> DirectoryLock:
         self.acquire()
         return self
