@@ -83,3 +83,46 @@ def test_fsdp_shards_trains_and_resumes_what_one_process_does(tmp_path):
     metrics = api.evaluate(tmp_path / "fsdp", device="cpu")
     assert metrics["val/top1"] == pytest.approx(
         json.loads((tmp_path / "fsdp" / "summary.json").read_text())["final"]["val/top1"], abs=1e-6)
+
+
+def _rank_pid(marker: str, rank: int) -> int | None:
+    """The process of ``rank`` among those started with ZOO_TEST_MARK=marker, read from /proc."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            environ = open(f"/proc/{entry}/environ", "rb").read().split(b"\0")
+        except OSError:
+            continue
+        if f"ZOO_TEST_MARK={marker}".encode() in environ and f"RANK={rank}".encode() in environ \
+                and b"LOCAL_RANK=" + str(rank).encode() in environ:
+            return int(entry)
+    return None
+
+
+@pytest.mark.slow
+def test_a_stopped_rank_ends_the_run_within_the_collective_timeout_naming_the_rank(tmp_path):
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               "-m", "zoo.train", "--task", "vision", "--output", str(run), *TINY_VISION, "trainer.epochs=500",
+               "trainer.log_every=1", "trainer.collective_timeout_s=5"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "ZOO_TEST_MARK": str(tmp_path)}
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    log = run / "metrics.jsonl"
+    deadline = time.time() + 300
+    while time.time() < deadline and process.poll() is None and not (log.is_file() and log.read_text().count("\n") >= 2):
+        time.sleep(0.05)
+    pid = _rank_pid(str(tmp_path), 1)
+    assert pid is not None and process.poll() is None
+    os.kill(pid, signal.SIGSTOP)  # a hung rank: alive, holding its sockets, answering nothing
+    stopped = time.time()
+    try:
+        _, err = process.communicate(timeout=240)
+    finally:
+        os.kill(pid, signal.SIGKILL) if os.path.exists(f"/proc/{pid}") else None
+    assert process.returncode != 0 and time.time() - stopped < 120
+    line = next(line for line in err.splitlines() if line.startswith("error (rank 0)"))
+    assert "rank 0 of 2 waited more than trainer.collective_timeout_s=5 s" in line, err[-3000:]

@@ -20,3 +20,26 @@ def test_doctor_reports_versions_device_cache_and_extras(tmp_path):
     assert "plot" in facts["extras"] and facts["extras"]["test"]["missing"] == []
     text = run_zoo("doctor").stdout
     assert "optional extras" in text and "device:" in text
+
+
+def test_doctor_says_offline_without_a_network_and_warns_when_oversubscribed(monkeypatch):
+    import os
+    import socket
+
+    from zoo import doctor
+
+    for name in ("ZOO_OFFLINE", "HF_HUB_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+
+    def no_dns(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)  # a machine without a network: names do not resolve
+    monkeypatch.setattr(os, "getloadavg", lambda: (40.0, 30.0, 20.0))
+    facts = doctor.report()
+    assert facts["offline"] is True and facts["network"]["route"] is False
+    text = doctor.format_report(facts)
+    assert "offline          yes (no network: " in text
+    assert "warning: load average 40.0 is above the" in text
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert "warning: load average" not in doctor.format_report(doctor.report())

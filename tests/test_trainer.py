@@ -163,3 +163,59 @@ def test_resume_after_sigkill_mid_epoch_matches_an_uninterrupted_run(tmp_path):
     assert evaluations(killed) == evaluations(reference)  # records of the steps trained again are not doubled
     summary = json.loads((killed / "summary.json").read_text())
     assert summary["steps"] == 32 and summary["final"] == json.loads((reference / "summary.json").read_text())["final"]
+
+
+def test_sigterm_finishes_the_step_checkpoints_and_a_second_process_is_refused(tmp_path, capfd):
+    run = tmp_path / "run"
+    overrides = [*TINY_VISION, "trainer.epochs=500", "trainer.log_every=1"]
+    command = [sys.executable, "-m", "zoo.train", "--task", "vision", "--output", str(run), *overrides]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    first = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    log = run / "metrics.jsonl"
+    deadline = time.time() + 300
+    while time.time() < deadline and first.poll() is None and not (log.is_file() and log.read_text().count("\n") >= 3):
+        time.sleep(0.05)
+    assert first.poll() is None, first.communicate()
+    second = subprocess.run([sys.executable, "-m", "zoo.train", "--output", str(run), "--resume"], cwd=REPO,
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert second.returncode == 2 and f"in use by process {first.pid}" in second.stderr, second.stderr
+    assert second.stderr.count("\n") == 1  # one line, no traceback
+    first.send_signal(signal.SIGTERM)
+    _, err = first.communicate(timeout=300)
+    assert first.returncode == 143, err
+    step = checkpoint.read_meta(run / "checkpoints" / "last")["step"]
+    assert f"SIGTERM: stopped after step {step} of 4000" in err and f"--output {run} --resume" in err
+    assert "Traceback" not in err and not list((run / "checkpoints").glob(".*.tmp"))
+
+    capfd.readouterr()
+    api.train(output=run, resume=True, overrides=[f"trainer.max_steps={step + 1}"])  # the lock went with the process
+    first_line = capfd.readouterr().err.splitlines()[0]
+    assert first_line.startswith(f"resuming from step {step} of {step + 1}")
+
+
+def test_epoch_labels_are_consecutive_and_a_resume_with_nothing_to_resume_says_so(tmp_path, capfd):
+    train(tmp_path, "trainer.eval_every=5", resume=True)  # 8 steps per epoch, 16 in all
+    err = capfd.readouterr().err
+    assert err.splitlines()[0] == f"nothing to resume in {tmp_path / 'run'} (no complete checkpoint): starting fresh"
+    labels = [line.split(":")[0] for line in err.splitlines() if line.startswith("epoch ")]
+    assert labels == ["epoch 1/2 step 5", "epoch 2/2 step 10", "epoch 2/2 step 15", "epoch 2/2 step 16"]
+
+
+def test_a_resume_survives_a_torn_log_line_and_a_dangling_last(tmp_path, capfd):
+    run = train(tmp_path, "trainer.epochs=1", "trainer.checkpoint_every=3", "trainer.keep_checkpoints=5").run_dir
+    import shutil
+
+    shutil.rmtree(run / "checkpoints" / "step-0000008")  # a crash left last pointing at nothing
+    (run / "checkpoints" / "best").unlink(missing_ok=True)
+    with (run / "metrics.jsonl").open("a") as f:
+        f.write('{"step": 9, "train/lo')  # killed while writing
+    capfd.readouterr()
+    result = train(tmp_path, "trainer.epochs=2", "trainer.checkpoint_every=3", "trainer.keep_checkpoints=5",
+                   resume=True)
+    err = capfd.readouterr().err
+    resumed = next(line for line in err.splitlines() if line.startswith("resuming"))
+    assert resumed.startswith("resuming from step 6 of 16") and "dangling" in resumed and "step-0000006" in resumed
+    assert "torn last line" in err
+    assert result.summary["steps"] == 16
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(steps) and steps[-1] == 16

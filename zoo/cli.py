@@ -217,11 +217,13 @@ def _train(args: argparse.Namespace) -> int:
     try:
         result = train(args.task, problem=args.problem, model=args.model, dataset=args.dataset, config=args.config,
                        output=args.output, resume=args.resume, overrides=overrides)
-    except KeyboardInterrupt:
-        where = f"--output {args.output} " if args.output else "--output RUN_DIR "
-        print(f"interrupted; continue with: python -m zoo.train {where}--resume", file=sys.stderr)
-        distributed.exit_process(130)
-        return 130
+    except KeyboardInterrupt as interrupt:  # SIGINT or SIGTERM: the trainer saved the step and said so
+        if not hasattr(interrupt, "exit_code"):
+            where = f"--output {args.output} " if args.output else "--output RUN_DIR "
+            print(f"interrupted; continue with: python -m zoo.train {where}--resume", file=sys.stderr)
+        code = getattr(interrupt, "exit_code", 130)
+        distributed.exit_process(code)
+        return code
     except ZooError as error:
         if not distributed.is_initialized():
             raise

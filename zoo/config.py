@@ -95,6 +95,10 @@ class TrainerConfig:
     # Under torchrun: "ddp" replicates the model on every rank; "fsdp" shards parameters, gradients and optimizer
     # state across ranks (FSDP2), for models too large to replicate. One process trains the same either way.
     strategy: Literal["ddp", "fsdp"] = "ddp"
+    # Under torchrun: seconds a collective (gradient all-reduce, evaluation reduce, checkpoint gather) waits for the
+    # other ranks before the run ends with an error naming the rank, instead of torch's 30 minutes. It must exceed
+    # the longest step, evaluation or checkpoint; rank 0 preparing (downloading) data first waits 24 h at most.
+    collective_timeout_s: float = 600.0
     progress: bool = True
     tensorboard: bool = True  # writes event files when tensorboard is installed
 

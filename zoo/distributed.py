@@ -24,14 +24,48 @@ def requested() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
-def setup(device_type: str) -> None:
-    """Join the process group torchrun described: NCCL for CUDA, gloo for the CPU. Safe to call twice."""
+PREPARE_TIMEOUT = timedelta(hours=24)  # rank 0 preparing data (a first download) while the others wait
+_state: dict[str, Any] = {"timeout_s": 0.0, "prepare_group": None, "broken": False}
+
+
+def setup(device_type: str, timeout_s: float = 600.0) -> None:
+    """Join the process group torchrun described: NCCL for CUDA, gloo for the CPU. Safe to call twice.
+
+    ``timeout_s`` bounds every collective (``trainer.collective_timeout_s``), so a hung or stopped rank ends the run
+    with :class:`CollectiveTimeoutError` rather than blocking it for torch's default 30 minutes.
+    """
     if not requested() or is_initialized():
         return
     backend = "nccl" if device_type == "cuda" else "gloo"
     if device_type == "cuda":
         torch.cuda.set_device(local_rank())
-    dist.init_process_group(backend=backend, timeout=timedelta(minutes=int(os.environ.get("ZOO_DIST_TIMEOUT_MIN", 30))))
+    _state["timeout_s"] = timeout_s
+    dist.init_process_group(backend=backend, timeout=timedelta(seconds=timeout_s))
+
+
+def prepare_barrier() -> None:
+    """A barrier with the long preparation timeout, for ranks waiting while rank 0 downloads or caches data."""
+    if not is_initialized():
+        return
+    if _state["prepare_group"] is None:  # every rank reaches this line in the same order, as new_group requires
+        _state["prepare_group"] = dist.new_group(timeout=PREPARE_TIMEOUT)
+    dist.barrier(group=_state["prepare_group"])
+
+
+def timed_out(error: BaseException) -> bool:
+    """A collective gave up waiting for another rank (gloo and NCCL word it differently), or its peer went away."""
+    text = str(error).lower()
+    return is_initialized() and any(w in text for w in ("timed out", "timeout", "connection closed by peer",
+                                                        "connection reset by peer"))
+
+
+def timeout_message(error: BaseException) -> str:
+    """One line naming this rank, what it waited for, and the key to change; marks the group unusable."""
+    _state["broken"] = True
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return (f"rank {rank()} of {world_size()} waited more than trainer.collective_timeout_s={_state['timeout_s']:g} "
+            f"s for the other ranks, or lost one ({reason[:160]}); another rank is hung, stopped or died (see its "
+            "output). If a step, evaluation or checkpoint legitimately takes longer, raise trainer.collective_timeout_s")
 
 
 def local_rank() -> int:
@@ -91,7 +125,8 @@ def exit_process(code: int) -> None:
     if not is_initialized():
         return
     try:
-        dist.destroy_process_group()
+        if not _state["broken"]:  # destroying a group whose peer hung can block; the process ends either way
+            dist.destroy_process_group()
     finally:
         sys.stdout.flush()
         sys.stderr.flush()

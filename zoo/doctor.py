@@ -36,6 +36,7 @@ def report() -> dict[str, Any]:
     from zoo.hub.download import mirror, offline
     from zoo.paths import data_dir
 
+    network = _network()
     return {
         "zoo": __version__,
         "python": f"{platform.python_version()} ({platform.platform()})",
@@ -43,8 +44,10 @@ def report() -> dict[str, Any]:
         "libraries": {name: _version(name) for name in LIBRARIES},
         "device": _device(),
         "cache": {"checkpoints": _folder(cache.root()), "datasets": _folder(data_dir())},
-        "offline": offline() or os.environ.get("HF_HUB_OFFLINE", "") in ("1", "true"),
+        "offline": offline() or os.environ.get("HF_HUB_OFFLINE", "") in ("1", "true") or not network["route"],
+        "network": network,
         "mirror": mirror(),
+        "load": _load(),
         "environment": {name: os.environ[name] for name in ENVIRONMENT if name in os.environ},
         "extras": _extras(),
     }
@@ -59,8 +62,16 @@ def format_report(facts: dict[str, Any]) -> str:
     lines += ["", "storage:"]
     for name, folder in facts["cache"].items():
         lines.append(f"  {name:<16} {folder['path']} ({folder['size']}, {folder['files']} files)")
-    lines += ["", "network:", f"  offline          {'yes' if facts['offline'] else 'no'} (ZOO_OFFLINE=1 to forbid downloads)",
+    network = facts.get("network") or {"route": True, "detail": ""}
+    why = "ZOO_OFFLINE=1 or HF_HUB_OFFLINE=1" if offline_set(facts) else network["detail"]
+    offline_line = f"yes ({why})" if facts["offline"] else "no (ZOO_OFFLINE=1 to forbid downloads)"
+    lines += ["", "network:", f"  offline          {offline_line}",
               f"  mirror           {facts['mirror'] or '-'} (ZOO_MIRROR=URL or directory)"]
+    load = facts.get("load")
+    if load and load["oversubscribed"]:
+        lines += ["", f"warning: load average {load['load_1min']:.1f} is above the {load['usable_cores']} cores this "
+                      "process may use: timings are slower than on a quiet machine (trainer.threads=1 helps small "
+                      "models)"]
     if facts["environment"]:
         lines += ["", "environment:"] + [f"  {k:<16} {v}" for k, v in facts["environment"].items()]
     lines += ["", "optional extras (pip install -e \".[NAME]\"):"]
@@ -68,6 +79,50 @@ def format_report(facts: dict[str, Any]) -> str:
         state = "installed" if not extra["missing"] else "missing " + ", ".join(extra["missing"])
         lines.append(f"  {name:<12} {state:<28} {extra['enables']}")
     return "\n".join(lines)
+
+
+def offline_set(facts: dict[str, Any]) -> bool:
+    env = facts.get("environment", {})
+    return env.get("ZOO_OFFLINE", "").lower() in ("1", "true", "yes", "on") or env.get("HF_HUB_OFFLINE") in ("1", "true")
+
+
+HOSTS = ("huggingface.co", "download.pytorch.org")  # where catalog checkpoints come from
+PROBE_S = 3.0
+
+
+def _network() -> dict[str, Any]:
+    """Whether the hosts checkpoints come from can be reached: each name resolved and a TCP connection opened, within
+    PROBE_S in all (a sandbox may answer any address, so a route alone proves nothing; a name that does not resolve
+    means no network here)."""
+    import socket
+    import threading
+
+    answer: dict[str, Any] = {"route": False, "detail": f"no network: {HOSTS[0]} cannot be reached"}
+
+    def probe() -> None:
+        for host in HOSTS:
+            try:
+                address = socket.getaddrinfo(host, 443, type=socket.SOCK_STREAM)[0][4]
+                with socket.create_connection(address[:2], timeout=PROBE_S):
+                    answer.update(route=True, detail=f"{host} reachable")
+                    return
+            except OSError as error:
+                answer["detail"] = f"no network: {host} {'does not resolve' if isinstance(error, socket.gaierror) else 'cannot be reached'}"
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(PROBE_S)
+    return dict(answer)
+
+
+def _load() -> dict[str, Any] | None:
+    """The 1-minute load average against the cores this process may run on (its CPU affinity)."""
+    try:
+        load = os.getloadavg()[0]
+    except (OSError, AttributeError):
+        return None
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return {"load_1min": round(load, 2), "usable_cores": cores, "oversubscribed": load > cores}
 
 
 def _version(name: str) -> str | None:

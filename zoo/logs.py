@@ -68,12 +68,35 @@ class RunLogger:
 
 
 def _drop_records_after(path: Path, step: int) -> None:
-    """A resumed run repeats the steps after its checkpoint; their records from the interrupted run go."""
+    """A resumed run repeats the steps after its checkpoint; their records from the interrupted run go.
+
+    A process killed while writing leaves a torn last line: it is dropped with a note (the checkpoint does not depend
+    on it). A damaged line elsewhere is an error naming it, as the log cannot be trusted past it.
+    """
     if not path.is_file():
         return
-    lines = path.read_text().splitlines()
-    kept = [line for line in lines if line.strip() and json.loads(line).get("step", 0) <= step]
-    if len(kept) != len(lines):
+    text = path.read_text(errors="replace")
+    lines = text.splitlines()
+    kept = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            record = None
+        if not isinstance(record, dict):
+            if number < len(lines):
+                from zoo.errors import ZooError
+
+                raise ZooError(f"{path} line {number} is not a JSON record ({line[:60]!r}); remove that line (or move "
+                               "the file away) and resume again")
+            print(f"{path}: dropped a torn last line ({len(line)} characters), left by a process killed while "
+                  "writing it", file=sys.stderr)
+            continue
+        if record.get("step", 0) <= step:
+            kept.append(line)
+    if len(kept) != len(lines) or (text and not text.endswith("\n")):
         from zoo.io import atomic_write_text
 
         atomic_write_text(path, "".join(line + "\n" for line in kept))

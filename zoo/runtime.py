@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import random
+import signal
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,3 +119,43 @@ def cpu_threads(count: int):
         yield
     finally:
         torch.set_num_threads(before)
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM stopped a run after a step, with a checkpoint written; ``exit_code`` is 130 or 143."""
+
+    def __init__(self, signum: int, message: str):
+        super().__init__(message)
+        self.signum, self.exit_code = signum, 128 + signum
+
+
+class Interrupts:
+    """Turns SIGINT (Ctrl-C) and SIGTERM (a scheduler's preemption notice) into a request the loop reads between steps.
+
+    The first signal only sets :attr:`signum`; the handler it replaced comes back at once, so a second Ctrl-C stops
+    the process immediately. Outside the main thread (a notebook's worker thread) signals are left alone.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum = 0
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.signum = signum
+        signal.signal(signum, self._previous.get(signum, signal.SIG_DFL))
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous = {}
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name if self.signum else ""

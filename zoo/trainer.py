@@ -12,25 +12,27 @@ from __future__ import annotations
 
 import contextlib
 import math
-import time
-from dataclasses import asdict, dataclass
+import sys
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from zoo import checkpoint, distributed
+from zoo import __version__, checkpoint, distributed
 from zoo.config import RunConfig, save_yaml
 from zoo.data import DeviceLoader, EpochSampler, SeededDataset, fits_on, make_loader, tensors_of
-from zoo.errors import ConfigError, NonFiniteLossError
+from zoo.errors import CheckpointError, ConfigError, NonFiniteLossError, ZooError
 from zoo.fit import fit_run
-from zoo.io import atomic_write_json
+from zoo.io import DirectoryLock, atomic_write_json
 from zoo.logs import RunLogger, format_metrics
 from zoo.optim import build_optimizer, build_scheduler, with_own_kernel
-from zoo.perf import TimedIterator, count_flops, peak_flops
+from zoo.perf import Throughput, peak_flops
 from zoo.runtime import (
+    Interrupts,
     Precision,
+    TrainingInterrupted,
     cpu_threads,
     move_to_device,
     rng_state,
@@ -38,7 +40,12 @@ from zoo.runtime import (
     select_device,
     set_rng_state,
 )
+from zoo.strategy import select_strategy
 from zoo.task import Task, TaskData, load_task
+
+
+class CollectiveTimeoutError(ZooError, RuntimeError):
+    """Under torchrun, a collective waited longer than ``trainer.collective_timeout_s`` for another rank."""
 
 
 @dataclass
@@ -58,8 +65,6 @@ class Progress:
 class Trainer:
     def __init__(self, config: RunConfig, run_dir: str | Path):
         self.config = config
-        self.run_dir = Path(run_dir)
-        self.ckpt_dir = self.run_dir / "checkpoints"
         trainer = config.trainer
         if trainer.accumulate < 1 or config.data.batch_size < 1:
             raise ConfigError("trainer.accumulate and data.batch_size must be at least 1")
@@ -68,11 +73,21 @@ class Trainer:
                               f"{trainer.max_steps}; set trainer.epochs or trainer.max_steps to at least 1")
         seed_everything(trainer.seed)
         self.device = select_device(trainer.device)
-        distributed.setup(self.device.type)
+        distributed.setup(self.device.type, trainer.collective_timeout_s)
         if self.device.type == "cuda" and distributed.is_initialized():
             self.device = torch.device("cuda", distributed.local_rank())
-        self.run_dir = Path(distributed.broadcast_object(str(self.run_dir)))
+        self.run_dir = Path(distributed.broadcast_object(str(run_dir)))
         self.ckpt_dir = self.run_dir / "checkpoints"
+        self.lock = _lock_run_directory(self.run_dir)  # before anything is built: a second process stops at once
+        try:
+            self._build(config)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def _build(self, config: RunConfig) -> None:
+        trainer = config.trainer
+        self.strategy = select_strategy(trainer, self.device)
         self.task: Task = load_task(config)
         self.monitor = trainer.monitor or self.task.monitor
         self.mode = trainer.monitor_mode or self.task.monitor_mode
@@ -84,28 +99,10 @@ class Trainer:
             self.model = self.model.to(memory_format=torch.channels_last)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
-        self.train_model = self.model
-        self.sharded = trainer.strategy == "fsdp" and distributed.is_initialized()
-        if self.sharded:
-            for name, value, fix in (("ema", trainer.ema.decay > 0, "trainer.ema.decay=0"),
-                                     ("channels_last", trainer.channels_last, "trainer.channels_last=false")):
-                if value:
-                    raise ConfigError(f"trainer.{name} is not available with trainer.strategy=fsdp; set {fix} "
-                                      "or use trainer.strategy=ddp")
-            from zoo.fsdp import shard
-
-            self.model = self.train_model = shard(self.model, self.device)
-            torch.manual_seed(trainer.seed + 1_000_003 * distributed.rank())
-        elif distributed.is_initialized():
-            from torch.nn.parallel import DistributedDataParallel
-
-            ids = [self.device.index] if self.device.type == "cuda" else None
-            self.train_model = DistributedDataParallel(self.model, device_ids=ids)
-            torch.manual_seed(trainer.seed + 1_000_003 * distributed.rank())  # dropout differs across ranks
+        self.train_model = self.strategy.wrap(self.model, trainer.seed)
         if trainer.compile:
             self.train_model = torch.compile(self.train_model)
         self.peak_flops = peak_flops(self.device, trainer.precision)
-        self.step_flops = 0  # forward and backward FLOPs of one micro-batch, counted once on GPUs with a known peak
         self.metrics = self.task.build_metrics(self.data.info).to(self.device)
         self.optimizer = build_optimizer(config.optim, self.model)
         self.scaler = self.precision.grad_scaler()
@@ -135,18 +132,23 @@ class Trainer:
 
     # -- the loop -------------------------------------------------------------------------------------------------
     def fit(self, resume: bool = False) -> dict[str, Any]:
-        """Train to the end (or an early stop) and return the summary; ``resume`` continues from ``last``."""
-        with cpu_threads(self.config.trainer.threads):  # the caller's thread count comes back afterwards
-            return self._fit(resume)
+        """Train to the end (or an early stop) and return the summary; ``resume`` continues from ``last``.
+
+        SIGINT or SIGTERM stops after the current step with a checkpoint (:class:`TrainingInterrupted`).
+        """
+        try:
+            with cpu_threads(self.config.trainer.threads):  # the caller's thread count comes back afterwards
+                return self._fit(resume)
+        except RuntimeError as error:  # a collective that timed out, or whose peer died, under torchrun
+            if distributed.timed_out(error):
+                raise CollectiveTimeoutError(distributed.timeout_message(error)) from error
+            raise
+        finally:
+            self.lock.release()
 
     def _fit(self, resume: bool) -> dict[str, Any]:
-        config, trainer = self.config, self.config.trainer
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        if resume and (self.ckpt_dir / "last").exists():
-            self._restore(checkpoint.resolve(self.ckpt_dir / "last"))
-        p = self.progress
-        if distributed.is_main():
-            save_yaml(config, self.run_dir / "config.yaml")
+        self._start(resume)
+        trainer, p, accumulate = self.config.trainer, self.progress, self.config.trainer.accumulate
         logger = RunLogger(
             self.run_dir, self.total_steps, trainer.progress, trainer.tensorboard, p.step, enabled=distributed.is_main()
         )
@@ -154,71 +156,90 @@ class Trainer:
             logger.print(line)
         logger.print(f"run: {self.run_dir}  ({self.param_count:,} parameters, device {self.device}, "
                      f"{self.steps_per_epoch} steps per epoch, {self.total_steps} steps)")
-        accumulate, started = trainer.accumulate, time.perf_counter()
-        window_loss = torch.zeros((), device=self.device)
-        window_samples, window_start, stop = 0, time.perf_counter(), p.step >= self.total_steps
-        window_micro_batches, world_size = 0, distributed.world_size()
-        loader = TimedIterator(self.train_loader)
+        meter = Throughput(self.train_loader, self.device, self.peak_flops, accumulate)
+        stop = p.step >= self.total_steps
         self.model.train()
-        try:
+        with Interrupts() as interrupts, contextlib.closing(logger):
             while not stop:
-                self.train_sampler.set_epoch(p.epoch, start=p.batch_in_epoch * config.data.batch_size)
-                for batch in loader:
+                self.train_sampler.set_epoch(p.epoch, start=p.batch_in_epoch * self.config.data.batch_size)
+                for batch in meter.loader:
                     batch = move_to_device(batch, self.device, True, trainer.channels_last)
                     boundary = (p.batch_in_epoch + 1) % accumulate == 0 or p.batch_in_epoch + 1 >= self.batches_per_epoch
-                    with self._gradient_sync(boundary):
-                        if self.peak_flops and not self.step_flops:
-                            out, self.step_flops = count_flops(lambda: self._forward_backward(batch, accumulate))
-                        else:
-                            out = self._forward_backward(batch, accumulate)
-                    window_micro_batches += 1
+                    with contextlib.nullcontext() if boundary else self.strategy.no_sync(self.train_model):
+                        out = meter.run(lambda: self._forward_backward(batch, accumulate))
                     p.batch_in_epoch += 1
-                    p.samples += out.size * world_size
-                    window_loss.add_(out.loss.detach(), alpha=out.size)
-                    window_samples += out.size
+                    p.samples += out.size * distributed.world_size()
                     if not boundary:
                         continue
                     self._optimizer_step()
                     p.step += 1
                     if p.step % trainer.log_every == 0 or p.step == self.total_steps:
-                        loss_sum, count = self._reduce_window(window_loss, window_samples)
-                        loss = loss_sum / max(count, 1)
-                        self._check_finite(loss)
-                        elapsed = max(time.perf_counter() - window_start, 1e-9)
-                        lr = self.optimizer.param_groups[0]["lr"]
-                        record = {"epoch": p.epoch, "train/loss": loss, "lr": lr, "samples_per_s": count / elapsed,
-                                  "step_time_s": elapsed / max(window_micro_batches / accumulate, 1e-9),
-                                  "data_wait_fraction": min(loader.wait / elapsed, 1.0)}
-                        if self.step_flops and self.peak_flops:
-                            record["mfu"] = self.step_flops * window_micro_batches / elapsed / self.peak_flops
-                        logger.log(p.step, record)
-                        logger.advance(0, {"loss": f"{loss:.4f}", "lr": f"{lr:.2e}", "samples/s": f"{count / elapsed:.0f}"})
-                        window_loss.zero_()
-                        window_samples, window_micro_batches, window_start = 0, 0, time.perf_counter()
-                        loader.wait = 0.0
+                        self._log_window(logger, meter)
                     logger.advance(1)
                     end_of_epoch = p.batch_in_epoch >= self.batches_per_epoch
                     if end_of_epoch:
                         p.epoch, p.batch_in_epoch = p.epoch + 1, 0
-                    eval_due = (trainer.eval_every and p.step % trainer.eval_every == 0) or (
-                        not trainer.eval_every and end_of_epoch
-                    )
-                    done = p.step >= self.total_steps
-                    paused = time.perf_counter()  # evaluation and saving stay out of the throughput figures
-                    if eval_due or done:
-                        self._check_finite(self._window_mean(window_loss, window_samples))
-                        p.train_time += paused - started
-                        stop = self._evaluate_and_save(logger) or done
-                        started = time.perf_counter()
-                    elif trainer.checkpoint_every and p.step % trainer.checkpoint_every == 0:
-                        self._check_finite(self._window_mean(window_loss, window_samples))
-                        self._save(tags=("last",))
-                    window_start += time.perf_counter() - paused
+                    stop = self._after_step(logger, meter, end_of_epoch, interrupts)
                     if stop or end_of_epoch:
                         break
-        finally:
-            logger.close()
+        if interrupts.signum:
+            self._interrupted(interrupts)
         return self._summary()
+
+    def _start(self, resume: bool) -> None:
+        """Continue from the newest complete checkpoint (saying which step), or start a new run; save the config."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if resume:
+            path, note = checkpoint.resumable(self.ckpt_dir)
+            if path is None:
+                _say(f"nothing to resume in {self.run_dir} (no complete checkpoint): starting fresh")
+            else:
+                version = self._restore(path)
+                p = self.progress
+                _say(f"resuming from step {p.step} of {self.total_steps} (epoch {self._epoch_label()}, {path.name})"
+                     + (f"; {note}" if note else "") + (f"; {version}" if version else ""))
+        if distributed.is_main():
+            save_yaml(self.config, self.run_dir / "config.yaml")
+
+    def _after_step(self, logger: RunLogger, meter: Throughput, end_of_epoch: bool, interrupts: Interrupts) -> bool:
+        """Evaluate and save when due (or asked to stop by a signal); True ends the run."""
+        trainer, step = self.config.trainer, self.progress.step
+        eval_due = (trainer.eval_every and step % trainer.eval_every == 0) or (not trainer.eval_every and end_of_epoch)
+        done = step >= self.total_steps
+        periodic = bool(trainer.checkpoint_every) and step % trainer.checkpoint_every == 0
+        interrupted = self.strategy.any(bool(interrupts.signum))
+        if not (eval_due or done or periodic or interrupted):
+            return False
+        with meter.paused() as trained:  # evaluation and saving stay out of the throughput figures
+            self.progress.train_time += trained
+            self._check_finite(self._window_mean(meter))
+            if eval_due or done:
+                return self._evaluate_and_save(logger) or done or interrupted
+            self._save(tags=("last",))
+        return interrupted
+
+    def _log_window(self, logger: RunLogger, meter: Throughput) -> None:
+        total = distributed.all_reduce_sum(meter.window_sums())  # every rank sees the same (finite?) value
+        loss, count = float(total[0]) / max(int(total[1]), 1), int(total[1])
+        self._check_finite(loss)
+        lr = self.optimizer.param_groups[0]["lr"]
+        speed = meter.record(count)
+        logger.log(self.progress.step, {"epoch": self.progress.epoch, "train/loss": loss, "lr": lr, **speed})
+        logger.advance(0, {"loss": f"{loss:.4f}", "lr": f"{lr:.2e}", "samples/s": f"{speed['samples_per_s']:.0f}"})
+
+    def _interrupted(self, interrupts: Interrupts) -> None:
+        """The run stopped on a signal after a step whose checkpoint was just written: say where, then stop."""
+        line = (f"{interrupts.name}: stopped after step {self.progress.step} of {self.total_steps}; checkpoint "
+                f"{(self.ckpt_dir / 'last').resolve()} written; continue with: "
+                f"python -m zoo.train --output {self.run_dir} --resume")
+        _say(line)
+        raise TrainingInterrupted(interrupts.signum, line)
+
+    def _epoch_label(self) -> str:
+        """The epoch the last step belongs to, counted from 1, of the run's total: consecutive at any eval_every."""
+        p = self.progress
+        current = p.epoch if p.batch_in_epoch == 0 and p.step else p.epoch + 1
+        return f"{max(current, 1)}/{math.ceil(self.total_steps / self.steps_per_epoch)}"
 
     def _forward_backward(self, batch: Any, accumulate: int) -> Any:
         with self.precision.autocast():
@@ -226,24 +247,9 @@ class Trainer:
         self.scaler.scale(out.loss / accumulate if accumulate > 1 else out.loss).backward()
         return out
 
-    def _gradient_sync(self, boundary: bool) -> Any:
-        """Across ranks, gradients are reduced only on the micro-batch that ends an accumulation."""
-        if boundary:
-            return contextlib.nullcontext()
-        if self.sharded:
-            return _fsdp_no_sync(self.model)
-        inner = getattr(self.train_model, "_orig_mod", self.train_model)  # under torch.compile
-        return inner.no_sync() if hasattr(inner, "no_sync") else contextlib.nullcontext()
-
-    def _reduce_window(self, loss_sum: torch.Tensor, count: int) -> tuple[float, int]:
-        """Loss sum and sample count of the log window over all ranks, so every rank sees the same (finite?) value."""
-        total = torch.stack([loss_sum.double(), torch.tensor(float(count), device=loss_sum.device, dtype=torch.float64)])
-        distributed.all_reduce_sum(total)
-        return float(total[0]), int(total[1])
-
-    def _window_mean(self, loss_sum: torch.Tensor, count: int) -> float:
-        total, n = self._reduce_window(loss_sum, count)
-        return total / max(n, 1)
+    def _window_mean(self, meter: Throughput) -> float:
+        total = distributed.all_reduce_sum(meter.window_sums())
+        return float(total[0]) / max(int(total[1]), 1)
 
     def _optimizer_step(self) -> None:
         clip = self.config.trainer.clip_grad_norm
@@ -297,7 +303,8 @@ class Trainer:
             p.evals_without_improvement += 1
         logger.log(p.step, {"epoch": p.epoch, **{f"val/{k}": v for k, v in metrics.items()}})
         mark = " (best)" if improved else ""
-        logger.print(f"epoch {p.epoch} step {p.step}: {format_metrics({f'val/{k}': v for k, v in metrics.items()})}{mark}")
+        logger.print(f"epoch {self._epoch_label()} step {p.step}: "
+                     f"{format_metrics({f'val/{k}': v for k, v in metrics.items()})}{mark}")
         self._save(tags=("last", "best") if improved else ("last",))
         return bool(stopping.patience) and p.evals_without_improvement >= stopping.patience
 
@@ -312,15 +319,10 @@ class Trainer:
     def _save(self, tags: tuple[str, ...]) -> None:
         self._check_weights()
         rng_per_rank = distributed.gather_objects(rng_state())
-        weights, optimizer_state = self.model, None
-        if self.sharded:  # every rank takes part in gathering the full state; rank 0 writes it
-            from zoo.fsdp import full_model_state, full_optimizer_state
-
-            weights = full_model_state(self.model)
-            optimizer_state = full_optimizer_state(self.model, self.optimizer)
+        weights, optimizer_state = self.strategy.full_state(self.model, self.optimizer)
         if distributed.is_main():
             state = {
-                "optimizer": optimizer_state if self.sharded else self.optimizer.state_dict(),
+                "optimizer": optimizer_state,
                 "scheduler": self.scheduler.state_dict(),
                 "scaler": self.scaler.state_dict(),
                 "rng": rng_per_rank,
@@ -350,27 +352,37 @@ class Trainer:
             "config": self.config.to_dict(),
         }
 
-    def _restore(self, path: Path) -> None:
+    def _restore(self, path: Path) -> str:
+        """Load a checkpoint to continue from; returns a note when another zoo version wrote it. What a checkpoint of
+        another version lacks, or holds that this one does not know, is one line naming that version."""
+        meta = checkpoint.read_meta(path)
         state = checkpoint.load_trainer_state(path)
-        optimizer_state = with_own_kernel(self.optimizer, state["optimizer"])
-        if self.sharded:
-            from zoo.fsdp import load_full_state
-
-            load_full_state(self.model, self.optimizer, checkpoint.read_weights(path), optimizer_state)
-        else:
-            checkpoint.load_weights(path, self.model, "model")
-            self.optimizer.load_state_dict(optimizer_state)
-        if self.ema is not None:
-            checkpoint.load_weights(path, self.ema.module, "ema")
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.scaler.load_state_dict(state["scaler"])
-        rngs = state["rng"]
-        same_world = len(rngs) == distributed.world_size()
-        set_rng_state(rngs[distributed.rank()] if same_world else rngs[0])
+        checkpoint.check_trainer_state(state, meta, path, {f.name for f in fields(Progress)})
+        try:
+            optimizer_state = with_own_kernel(self.optimizer, state["optimizer"])
+            self.strategy.load_state(self.model, self.optimizer, path, optimizer_state)
+            if self.ema is not None:
+                checkpoint.load_weights(path, self.ema.module, "ema")
+            self.scheduler.load_state_dict(state["scheduler"])
+            self.scaler.load_state_dict(state["scaler"])
+            rngs = state["rng"]
+            same_world = len(rngs) == distributed.world_size()
+            set_rng_state(rngs[distributed.rank()] if same_world else rngs[0])
+        except ZooError:
+            raise
+        except (KeyError, ValueError, TypeError, IndexError, RuntimeError) as error:
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise CheckpointError(
+                f"{path} cannot be resumed with this config ({type(error).__name__}: {reason}); "
+                f"{checkpoint.written_by(meta)}. Resume with the config and zoo version that wrote it, or start a new "
+                f"run from its weights with model.pretrained={path}"
+            ) from error
         self.progress = Progress(**state["progress"])
-        self.last_metrics = {k.removeprefix("val/"): v for k, v in checkpoint.read_meta(path)["metrics"].items()}
+        self.last_metrics = {k.removeprefix("val/"): v for k, v in meta.get("metrics", {}).items()}
         if self.ema is not None:
             self.ema.n_averaged.fill_(self.progress.step)
+        version = meta.get("zoo_version")
+        return checkpoint.written_by(meta) if version != __version__ else ""
 
     def _summary(self) -> dict[str, Any]:
         p = self.progress
@@ -399,23 +411,36 @@ class Trainer:
         return summary
 
 
-@contextlib.contextmanager
-def _fsdp_no_sync(model: Any) -> Any:
-    model.set_requires_gradient_sync(False)
-    try:
-        yield
-    finally:
-        model.set_requires_gradient_sync(True)
-
-
 def _main_process_first(build: Any) -> Any:
     """Rank 0 prepares (downloads, caches) first; the others then read what it wrote."""
     if not distributed.is_main():
-        distributed.barrier()
+        distributed.prepare_barrier()
     result = build()
     if distributed.is_main():
-        distributed.barrier()
+        distributed.prepare_barrier()
     return result
+
+
+def _lock_run_directory(run_dir: Path) -> DirectoryLock:
+    """Rank 0 locks the run directory for the run's life; every rank learns whether it could (and stops if not)."""
+    lock = DirectoryLock(run_dir)
+    refused = ""
+    if distributed.is_main():
+        try:
+            lock.acquire()
+        except ConfigError as error:
+            refused = str(error)
+    refused = distributed.broadcast_object(refused)
+    if refused:
+        lock.release()
+        raise ConfigError(refused)
+    return lock
+
+
+def _say(line: str) -> None:
+    """A line for the user from the main process (before the logger exists, or after it closed)."""
+    if distributed.is_main():
+        print(line, file=sys.stderr, flush=True)
 
 
 def make_eval_loader(data: TaskData, config: RunConfig, device: torch.device) -> Any:

@@ -23,6 +23,7 @@ class ServerState:
     requests: list[Request] = field(default_factory=list)
     cut_next: int = 0  # cut the next N file responses after half their bytes
     delay_s: float = 0.0  # spread each body over about this long
+    drip: tuple[int, float] | None = None  # (bytes, seconds): send that many bytes at a time, then wait that long
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def gets(self, suffix: str) -> list[Request]:
@@ -44,6 +45,8 @@ class _Handler(RangeRequestHandler):
         count = length // 2 if cut else length
         pieces = 16 if self.state.delay_s else 1
         step = max(count // pieces, 1)
+        if self.state.drip:
+            step = self.state.drip[0]
         with open(path, "rb") as f:
             f.seek(start)
             done = 0
@@ -55,6 +58,11 @@ class _Handler(RangeRequestHandler):
                 record.sent = done
                 if self.state.delay_s:
                     time.sleep(self.state.delay_s / pieces)
+                if self.state.drip:
+                    try:
+                        time.sleep(self.state.drip[1])
+                    except OSError:
+                        return
         if cut:  # drop the connection mid-body, as a flaky network would
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)

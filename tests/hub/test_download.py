@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import subprocess
 import sys
@@ -184,3 +185,64 @@ def test_hf_sources_resolve_through_huggingface_hub():
     url, headers = download._http_location("hf://owner/repo@v1/dir/model.safetensors")
     assert url.endswith("/owner/repo/resolve/v1/dir/model.safetensors")
     assert {k.lower() for k in headers} <= {"authorization"}
+
+
+def test_a_dripping_server_fails_clearly_and_keeps_the_partial_file(served_catalog, server, monkeypatch):
+    entry = catalog.get_checkpoint(NAME)
+    monkeypatch.setattr(download, "RATE_GRACE_S", 0.5)
+    monkeypatch.setattr(download, "MIN_RATE_BYTES_S", entry.size / 2)  # the whole file is allowed about 2.5 s
+    server.state.drip = (1024, 0.5)  # 1 KiB every half second: each read well within the socket timeout
+    start = time.time()
+    with pytest.raises(DownloadError, match="KiB/s") as error:
+        download.fetch(entry, progress=False, backoff_s=0.01)
+    assert time.time() - start < 20 and "\n" not in str(error.value)
+    assert len(server.state.gets(WEIGHTS)) == 1  # a dripping server is not asked again at once
+    kept = cache.partial_for(entry).stat().st_size
+    assert 0 < kept < entry.size and not cache.path_for(entry).exists()
+    server.state.drip = None
+    download.fetch(entry, progress=False)  # the next call resumes from the bytes kept
+    assert server.state.gets(WEIGHTS)[-1].range == f"bytes={kept}-"
+    assert cache.sha256_file(cache.path_for(entry)) == entry.sha256
+
+
+def test_a_full_disk_is_not_retried_and_gives_no_network_advice(served_catalog, server, monkeypatch):
+    entry = catalog.get_checkpoint(NAME)
+    attempts = []
+
+    def full(self, free, full_queue, failure):
+        while (item := full_queue.get()) is not None:
+            attempts.append(1)
+            failure.append(OSError(errno.ENOSPC, "No space left on device"))
+            free.put(item[0])
+
+    monkeypatch.setattr(download._Sink, "_drain", full)
+    with pytest.raises(download.DiskFullError) as error:
+        download.fetch(entry, progress=False, backoff_s=0.01)
+    message = str(error.value)
+    assert "disk is full" in message and "free" in message and "\n" not in message
+    assert "ZOO_MIRROR" not in message and "network" not in message and "attempts" not in message
+    assert len(server.state.gets(WEIGHTS)) == 1
+
+
+def test_a_read_only_cache_serves_a_cached_file_with_a_url_catalog(served_catalog, server, monkeypatch):
+    entry = catalog.get_checkpoint(NAME)
+    path = download.fetch(entry, progress=False)
+    monkeypatch.setattr(catalog, "_fetched", {})
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(errno.EROFS, "Read-only file system")
+
+    import zoo.io
+
+    monkeypatch.setattr(zoo.io, "atomic_write_text", read_only)
+    monkeypatch.setattr(zoo.io, "atomic_write_json", read_only)
+    assert download.fetch(catalog.get_checkpoint(NAME), progress=False) == path
+
+
+def test_an_unknown_checkpoint_lists_close_names_and_points_at_the_listing(capsys):
+    from zoo.cli import main
+
+    assert main(["download", "vision/resnet18.imagenet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "vision/resnet18.imagenet1k_v1" in err and "zoo checkpoints" in err
+    assert "vision/vit" not in err and len(err) < 400

@@ -226,12 +226,14 @@ def test_missing_mnist_files_name_the_files_the_folder_and_the_urls(tmp_path: Pa
 
 def test_a_failed_mnist_download_is_a_dataset_not_found_error(tmp_path: Path, monkeypatch) -> None:
     def offline(self) -> None:
-        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz")
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\nTried http://a, got:\nHTTP Error 404")
 
     monkeypatch.setattr(torchvision.datasets.FashionMNIST, "download", offline)
     with pytest.raises(DatasetNotFoundError, match="Error downloading") as caught:
         datasets.fashion_mnist("train", root=str(tmp_path), download=True)
-    assert torchvision.datasets.FashionMNIST.mirrors[0] in str(caught.value)
+    message = str(caught.value)
+    assert torchvision.datasets.FashionMNIST.mirrors[0] in message and "\n" not in message
+    assert "or set data.args.download=true" not in message and "data.args.download=true is set" in message
 
 
 def test_real_mnist_test_set(tmp_path: Path) -> None:

@@ -226,7 +226,9 @@ def remove(path: Path, keep_record: bool = False) -> None:
         path.unlink(missing_ok=True)
     if not keep_record:
         record_for(path).unlink(missing_ok=True)
-    shutil.rmtree(path.with_name(path.name + ".d"), ignore_errors=True)
+    extracted = path.with_name(path.name + ".d")
+    shutil.rmtree(extracted, ignore_errors=True)
+    record_for(extracted).unlink(missing_ok=True)
     prune_empty(path.parent)
 
 

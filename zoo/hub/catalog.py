@@ -20,7 +20,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from zoo.errors import CatalogError, UnknownNameError
@@ -187,7 +187,12 @@ def _check(entry: CheckpointEntry, where: str) -> None:
                         "for an upstream file whose publisher gives no hash, verify: weights")
     if not entry.sources:
         problems.append("it has no sources")
-    if "/" in entry.file_name or entry.file_name in ("", ".", ".."):
+    member = PurePosixPath(entry.member.replace("\\", "/"))
+    if entry.member and (member.is_absolute() or any(part in ("", ".", "..") for part in entry.member.split("/"))
+                         or "\\" in entry.member or ":" in member.parts[0]):
+        problems.append(f"member {entry.member!r} must be a relative path inside the archive (no '..', '.', "
+                        "absolute path, drive or backslash)")
+    if "/" in entry.file_name or "\\" in entry.file_name or entry.file_name in ("", ".", ".."):
         problems.append(f"file_name {entry.file_name!r} must be a plain file name")
     for pair in entry.renames:
         try:
@@ -244,7 +249,10 @@ def _read_text(location: str) -> tuple[str, str]:
             if not copy.is_file():
                 raise CatalogError(f"catalog {location} is unreachable ({error}) and no copy is cached") from error
         else:
-            atomic_write_text(copy, text)
+            try:
+                atomic_write_text(copy, text)  # the copy an offline machine falls back on
+            except OSError:  # a read-only ZOO_HOME: this process still reads the catalog it fetched
+                pass
             _fetched[location] = text
             return text, origin
     if not copy.is_file():
@@ -293,8 +301,22 @@ def get_checkpoint(name: str) -> CheckpointEntry:
     """The entry called ``task/model.tag``; unknown names list the close ones."""
     entries = load_entries()
     if name not in entries:
-        raise UnknownNameError("checkpoint", name, entries)
+        raise _unknown_checkpoint(name, entries)
     return entries[name]
+
+
+def _unknown_checkpoint(name: str, entries: dict[str, CheckpointEntry]) -> UnknownNameError:
+    """The close names only (a catalog holds dozens), and where the full list is."""
+    import difflib
+
+    error = UnknownNameError("checkpoint", name, entries)
+    close = difflib.get_close_matches(name, sorted(entries), n=5, cutoff=0.6)
+    same_model = sorted(n for n in entries if n.split(".", 1)[0] == name.split(".", 1)[0] and n not in close)
+    close = [*close, *same_model][:5]
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    error.args = (f"unknown checkpoint {name!r}.{hint} `python -m zoo checkpoints [TASK] [--model M]` lists the "
+                  f"{len(entries)} checkpoints of the catalogs",)
+    return error
 
 
 def default_checkpoint(task: str, model: str) -> CheckpointEntry:

@@ -35,15 +35,19 @@ from collections.abc import Callable
 from http.client import HTTPException
 from pathlib import Path
 
-from zoo.errors import DownloadError, HashMismatchError, OfflineError
+from zoo.errors import DownloadError, HashMismatchError, OfflineError, UnsafeFileError
 from zoo.hub import cache
 from zoo.hub.catalog import SNAPSHOT, CheckpointEntry
 from zoo.hub.settings import mirror, offline
-from zoo.io import fsync
+from zoo.io import atomic_write_json, disk_full, free_space, fsync
 
 CHUNK = 4 << 20
 BUFFERS = 4
-TIMEOUT_S = 30.0
+TIMEOUT_S = 30.0  # to connect, and for each read
+# A transfer must average at least MIN_RATE_BYTES_S after a grace period: a server dripping a few bytes at a time
+# (each read within TIMEOUT_S) would otherwise hold the download, and its lock, forever. The partial file is kept.
+MIN_RATE_BYTES_S = 4096.0
+RATE_GRACE_S = 60.0
 USER_AGENT = "zoo-hub/1"
 
 
@@ -53,6 +57,14 @@ class _Unreachable(DownloadError):
 
 class _Permanent(DownloadError):
     """The server answered with an error that will not change on retry (404, 403...)."""
+
+
+class _TooSlow(_Permanent):
+    """The server sends slower than MIN_RATE_BYTES_S: retrying the same server at once will not help."""
+
+
+class DiskFullError(DownloadError):
+    """The cache's disk is full: no source and no retry can help until space is freed."""
 
 
 def fetch(
@@ -95,6 +107,8 @@ def fetch(
                     digest, files = snapshot.download(source, entry, pinned)
                 else:
                     digest = _download(source, entry, show, retries, backoff_s, pinned)
+            except DiskFullError:
+                raise
             except DownloadError as error:
                 errors.append(f"{source}: {error}")
                 mismatch = mismatch or isinstance(error, HashMismatchError)
@@ -158,14 +172,23 @@ def _download(
     resumed = partial.exists() and partial.stat().st_size > 0
     sink = _Sink(partial, entry, show)
     try:
-        if source.startswith(("http://", "https://", "hf://")):
-            url, headers = _http_location(source)
-            _with_retries(lambda: _http_get(url, headers, sink, entry.size), retries, backoff_s)
-        else:
-            _copy_local(source, entry, sink)
-        digest = sink.hexdigest()
-    finally:
-        sink.close()
+        try:
+            if source.startswith(("http://", "https://", "hf://")):
+                url, headers = _http_location(source)
+                _with_retries(lambda: _http_get(url, headers, sink, entry.size), retries, backoff_s)
+            else:
+                _copy_local(source, entry, sink)
+            digest = sink.hexdigest()
+        finally:
+            sink.close()
+    except OSError as error:
+        if disk_full(error) and not isinstance(error, DownloadError):
+            raise DiskFullError(
+                f"{entry.name}: the disk is full writing {partial} ({free_space(partial.parent)}, "
+                f"{sink.count} of {entry.size or '?'} bytes received and kept). Free some space, or point ZOO_HOME "
+                "at a larger disk, and run the same command again: the download resumes"
+            ) from error
+        raise
     problem = ""
     if entry.size and sink.count != entry.size:
         problem = f"got {sink.count} bytes, the catalog says {entry.size}"
@@ -205,7 +228,13 @@ def _with_retries(attempt: Callable[[], None], retries: int, backoff_s: float) -
             return attempt()
         except (_Permanent, _Unreachable):
             raise
-        except (OSError, HTTPException, DownloadError) as error:  # dropped connection, timeout, 5xx, short read
+        except OSError as error:
+            if disk_full(error):  # not the network: retrying cannot help
+                raise
+            if n == retries:
+                raise DownloadError(f"gave up after {retries + 1} attempts: {error}") from error
+            time.sleep(min(backoff_s * 2**n, 30.0))
+        except (HTTPException, DownloadError) as error:  # dropped connection, timeout, 5xx, short read
             if n == retries:
                 raise DownloadError(f"gave up after {retries + 1} attempts: {error}") from error
             time.sleep(min(backoff_s * 2**n, 30.0))
@@ -248,9 +277,64 @@ def _http_get(url: str, headers: dict[str, str], sink: _Sink, size: int) -> None
         length = response.headers.get("Content-Length")
         expected = int(length) if length is not None else None
         sink.open_bar(start + expected if expected is not None else (size or None))
-        received = sink.pump(response)
+        guard = _RateGuard(response, sink, expected if expected is not None else (size - start if size else None))
+        try:
+            received = sink.pump(response)
+        except (OSError, HTTPException) as error:
+            if guard.expired:
+                raise _TooSlow(guard.message()) from error
+            raise
+        finally:
+            guard.stop()
+        if guard.expired:
+            raise _TooSlow(guard.message())
         if expected is not None and received < expected:
             raise DownloadError(f"connection closed after {start + received} of {start + expected} bytes")
+
+
+class _RateGuard:
+    """Ends a transfer that averages under MIN_RATE_BYTES_S (after RATE_GRACE_S) by shutting its socket down.
+
+    The allowed time grows with the bytes still expected (or, when the length is unknown, with what arrived plus
+    one buffer), so a large file on a slow but working link is never cut; a server dripping bytes is.
+    """
+
+    def __init__(self, response: object, sink: _Sink, expected: int | None):
+        self.response, self.sink, self.expected = response, sink, expected
+        self.first = sink.count
+        self.started = time.monotonic()
+        self.expired = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def allowed_s(self) -> float:
+        total = self.expected if self.expected is not None else self.sink.count - self.first + CHUNK
+        return RATE_GRACE_S + total / MIN_RATE_BYTES_S
+
+    def _watch(self) -> None:
+        while not self._done.wait(min(0.5, RATE_GRACE_S / 4)):
+            if time.monotonic() - self.started > self.allowed_s():
+                self.expired = True
+                sock = getattr(getattr(getattr(self.response, "fp", None), "raw", None), "_sock", None)
+                try:
+                    if sock is not None:
+                        sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked read; close() alone may not
+                    else:
+                        self.response.close()
+                except OSError:
+                    pass
+                return
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def message(self) -> str:
+        elapsed = time.monotonic() - self.started
+        return (f"the server sent {self.sink.count - self.first} bytes in {elapsed:.0f} s, under "
+                f"{MIN_RATE_BYTES_S / 1024:g} KiB/s (the slowest transfer zoo waits for); the {self.sink.count} "
+                f"bytes received are kept in {self.sink.path}, and running the same command again resumes there")
 
 
 def _copy_local(source: str, entry: CheckpointEntry, sink: _Sink) -> None:
@@ -268,22 +352,55 @@ def _copy_local(source: str, entry: CheckpointEntry, sink: _Sink) -> None:
 
 
 def _unpacked(entry: CheckpointEntry, target: Path) -> Path:
-    """The weights file itself: the download, or the member of an archive extracted safely beside it."""
+    """The weights file itself: the download, or the member of an archive extracted safely beside it.
+
+    The member must lie inside the extraction folder (a catalog's ``member`` of ``../..`` would otherwise name any
+    file on the machine), and it is used only while it is the file extracted from the verified archive: its sha256,
+    size and time are recorded beside the folder, so an extracted file changed or swapped since is extracted again.
+    """
     if not entry.archive:
         return target
     from zoo.hub.safety import safe_extract
 
     folder = target.with_name(target.name + ".d")
-    member = folder / entry.member
-    if not member.is_file():
+    member = inside(folder, entry.member, f"{entry.name}: the archive member")
+    archive_sha256 = (cache.read_record(target) or {}).get("sha256", "")
+    if not _extracted(member, folder, entry.member, archive_sha256):
         tmp = target.with_name(f".{target.name}.{os.getpid()}.d")
         shutil.rmtree(tmp, ignore_errors=True)
         safe_extract(target, tmp, entry.archive)
+        found = inside(tmp, entry.member, f"{entry.name}: the archive member")
+        if not found.is_file() or found.is_symlink():
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise DownloadError(f"{entry.name}: the archive {target} holds no {entry.member}")
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(tmp, folder)
-        if not member.is_file():
-            raise DownloadError(f"{entry.name}: the archive {target} holds no {entry.member}")
+        stat = member.stat()
+        atomic_write_json(cache.record_for(folder), {
+            "archive_sha256": archive_sha256, "member": entry.member, "sha256": cache.sha256_file(member),
+            "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+        })
     return member
+
+
+def inside(folder: Path, relative: str, what: str) -> Path:
+    """``folder / relative`` when it resolves inside ``folder`` (no ``..``, absolute path or link out of it)."""
+    root = folder.resolve()
+    path = (root / relative).resolve()
+    if root not in path.parents:
+        raise UnsafeFileError(f"{what} {relative!r} resolves to {path}, outside {root}; refused")
+    return path
+
+
+def _extracted(member: Path, folder: Path, name: str, archive_sha256: str) -> bool:
+    """The member extracted earlier from this very archive, unchanged since (size and time, as the cache checks)."""
+    record = cache.read_record(folder) or {}
+    if not archive_sha256 or record.get("archive_sha256") != archive_sha256 or record.get("member") != name:
+        return False
+    if not member.is_file() or member.is_symlink():
+        return False
+    stat = member.stat()
+    return record.get("size") == stat.st_size and record.get("mtime_ns") == stat.st_mtime_ns
 
 
 def _sync_file_range() -> Callable[[int, int, int, int], int] | None:

@@ -185,7 +185,8 @@ def _hub_missing(name: str, spec: HubSpec, cache: str | None, download: bool, er
         cause = "is not in the datasets cache"
     return (
         f"dataset {name!r} ({spec.repo}{config}) {cause} ({where}; {type(error).__name__}: {error}). "
-        f"Set data.args.download=true to fetch it ({spec.size}), or where there is a network run "
+        f"{'Check the network (data.args.download=true is set)' if download else 'Set data.args.download=true'} "
+        f"to fetch it ({spec.size}), or where there is a network run "
         f"`python -c \"import datasets; datasets.load_dataset('{spec.repo}'{config})\"` and copy that cache to "
         f"{where} (or point data.args.root or HF_DATASETS_CACHE at it)."
         + (" GLUE's own TSV files are read from data.args.root=DIR (DIR/train.tsv, DIR/dev.tsv)." if name in GLUE

@@ -50,6 +50,12 @@ _STATS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 }
 
 _DOWNLOAD_HINT = "or set data.args.download=true to download them"
+
+
+def _failed(error: BaseException) -> str:
+    """A download error in one line (torchvision's span several), for a run that already asked to download."""
+    text = " ".join(str(error).split())
+    return f"data.args.download=true is set, but the download failed: {text[:300]}"
 _FOLDER_LAYOUT = (
     "Expected layout: root/<class>/<image>.png (one subfolder per class, named after it), "
     "or root/train/<class>/<image>.png and root/val/<class>/<image>.png (and root/test/...) for fixed splits; "
@@ -178,8 +184,7 @@ def _cifar(
         ds = cls(str(folder), train=train, download=download)
     except (OSError, RuntimeError) as error:
         if _cifar_missing(cls, folder):
-            message = _cifar_not_found_message(cls, name, folder)
-            raise DatasetNotFoundError(f"{message} Download failed: {error}") from error
+            raise DatasetNotFoundError(_cifar_not_found_message(cls, name, folder, _failed(error))) from error
         raise DatasetNotFoundError(_cifar_corrupt_message(cls, name, folder, error)) from error
     images = torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous()
     labels = torch.as_tensor(ds.targets, dtype=torch.int64)
@@ -195,13 +200,15 @@ def _cifar_missing(cls: type[tv_datasets.CIFAR10], folder: Path) -> list[str]:
     return [file for file in _cifar_files(cls) if not (folder / cls.base_folder / file).is_file()]
 
 
-def _cifar_not_found_message(cls: type[tv_datasets.CIFAR10], name: str, folder: Path) -> str:
+def _cifar_not_found_message(
+    cls: type[tv_datasets.CIFAR10], name: str, folder: Path, hint: str = _DOWNLOAD_HINT
+) -> str:
     directory = folder / cls.base_folder
     missing = _cifar_missing(cls, folder)
     return (
         f"{name} files not found: {directory} must hold {', '.join(_cifar_files(cls))} "
         f"(missing: {', '.join(missing)}). Download {cls.url} and extract it into {folder} "
-        f"(the archive {cls.filename} unpacks to {cls.base_folder}/), {_DOWNLOAD_HINT}."
+        f"(the archive {cls.filename} unpacks to {cls.base_folder}/), {hint}."
     )
 
 
@@ -263,11 +270,13 @@ def _mnist_download(
     try:
         cls(str(folder), train=train, download=True)
     except (OSError, RuntimeError) as error:
-        message = _mnist_not_found_message(cls, name, raw, archives)
-        raise DatasetNotFoundError(f"{message} Download failed: {error}") from error
+        message = _mnist_not_found_message(cls, name, raw, archives, hint=_failed(error))
+        raise DatasetNotFoundError(message) from error
 
 
-def _mnist_not_found_message(cls: type[tv_datasets.MNIST], name: str, raw: Path, archives: list[str]) -> str:
+def _mnist_not_found_message(
+    cls: type[tv_datasets.MNIST], name: str, raw: Path, archives: list[str], hint: str = _DOWNLOAD_HINT
+) -> str:
     mirror, *others = cls.mirrors
     urls = ", ".join(f"{mirror}{archive}" for archive in archives)
     alternatives = f" (mirrors: {', '.join(others)})" if others else ""
@@ -275,7 +284,7 @@ def _mnist_not_found_message(cls: type[tv_datasets.MNIST], name: str, raw: Path,
         f"{name} files not found: {raw} must hold {' and '.join(archives)} (gzip-compressed as downloaded, "
         f"or uncompressed as {' and '.join(_plain_name(a) for a in archives)}; "
         f"missing: {', '.join(_mnist_missing(raw, archives))}). "
-        f"Download them from {urls}{alternatives} into {raw}, {_DOWNLOAD_HINT}."
+        f"Download them from {urls}{alternatives} into {raw}, {hint}."
     )
 
 
