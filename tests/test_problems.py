@@ -99,5 +99,5 @@ def test_a_source_that_is_nothing_known_fails_in_one_line(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match="without zoo meta.json"):
         zoo.build_model("vision", "small_cnn", pretrained=str(tmp_path / "empty"))
-    with pytest.raises(ConfigError, match="not a path, nor a catalog checkpoint"):
+    with pytest.raises(zoo.errors.UnknownNameError, match="no_such_tag"):
         zoo.build_model("vision", "small_cnn", pretrained="no_such_tag")

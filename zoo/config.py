@@ -249,6 +249,7 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "trainer.checkpoint_every": (0, None, True),
     "trainer.keep_checkpoints": (1, None, True),
     "trainer.log_every": (1, None, True),
+    "trainer.collective_timeout_s": (0, None, False),
     "trainer.early_stopping.patience": (0, None, True),
     "trainer.early_stopping.min_delta": (0, None, True),
     "trainer.ema.decay": (0, 0.99999999, True),

@@ -70,6 +70,8 @@ def locate(task: str, model: str, source: str | bool, own_weights: bool = False)
     try:
         entry = resolve_pretrained(task, model, source)
     except (UnknownNameError, ZooError) as error:
+        if isinstance(error, UnknownNameError) and not own_weights:
+            raise  # an unknown tag of a model that has some: it names the closest
         if own_weights and "/" in source and source.count("/") == 1 and not source.startswith(f"{task}/"):
             return Source("hub", source)  # owner/name on the Hugging Face hub, read by the builder
         raise ConfigError(f"model.pretrained={source} is not a path, nor a catalog checkpoint of {task}/{model} "
