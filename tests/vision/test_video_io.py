@@ -78,8 +78,8 @@ def test_training_clips_start_at_random_within_the_video(tmp_path):
     for _ in range(30):
         clip, _ = TrainClip(spec)((video, 0))
         assert clip.shape == (3, 4, HEIGHT, HEIGHT)
-        first = frame_index((clip[:, 0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
-        last = frame_index((clip[:, 3].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
+        shown = (clip[:, :, :, :4].permute(1, 2, 3, 0).numpy() * 255).round().astype(np.uint8)  # marked columns
+        first, last = frame_index(shown[0]), frame_index(shown[3])
         assert last == first + 3 and 0 <= first <= 16
         starts.add(first)
     assert len(starts) > 5

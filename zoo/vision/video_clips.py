@@ -4,8 +4,8 @@ Each video is 16 frames of 32x32 RGB (at a nominal 8 frames per second) showing 
 background with pixel noise. The class is what the object does over time:
 
     move_left, move_right     horizontal translation
-    rotate_cw, rotate_ccw     turning in place, 8 to 20 degrees a frame
-    grow, shrink              scaling by 4 to 8 percent a frame
+    rotate_cw, rotate_ccw     turning in place, 12 to 24 degrees a frame
+    grow, shrink              scaling by 6 to 10 percent a frame
     bounce                    vertical oscillation
     blink                     opacity alternating between high and low every 1 to 3 frames
 
@@ -13,9 +13,9 @@ The object (one of eight shapes of zoo's image set), its colour, size, start ang
 background vary per video; every class but the two translations also drifts slowly in a random direction, so that
 "something moves" does not tell the class either. Frame statistics are shared across classes by construction:
 positions and sizes are drawn for the middle of the video and the motion runs symmetrically around it, so the
-frames of a left-moving object are distributed like those of a right-moving one, and the steady opacity of the
-other classes spans the same range as a blinking object's two levels. A model that averages per-frame predictions
-therefore scores near chance (see docs/vision.md); a small (2+1)D CNN learns the set in minutes on a CPU.
+frames of a left-moving object are distributed like those of a right-moving one. Only a blinking object's faint
+phase (opacity 0.1 to 0.3, below the others' 0.5 to 1) shows in a single frame. A model that averages per-frame
+predictions therefore scores far below one that sees motion (see docs/vision.md); a small (2+1)D CNN learns the set in minutes on a CPU.
 
 Videos are rendered for many frames at once from the signed distances of :mod:`zoo.vision.shapes`, deterministic
 for a seed. :func:`write_folder` encodes a split as MP4 files in the class-folder layout (``video_folder`` reads it).
@@ -62,26 +62,26 @@ def _render(labels: Tensor, generator: torch.Generator, frames: int, size: int) 
     cls = {name: (labels == i).view(n, 1) for i, name in enumerate(CLASSES)}
 
     # Slow drift for every class but the translations, and the motion that is the class.
-    drift_angle, drift_speed = uniform(0, 2 * math.pi), uniform(0, 0.012)
+    drift_angle, drift_speed = uniform(0, 2 * math.pi), uniform(0, 0.006)
     translating = cls["move_left"] | cls["move_right"]
     drift_x = torch.where(translating, 0.0, (drift_speed * torch.cos(drift_angle)).view(n, 1)) * t
     drift_y = torch.where(translating, 0.0, (drift_speed * torch.sin(drift_angle)).view(n, 1)) * t
-    speed = uniform(0.045, 0.08).view(n, 1)
+    speed = uniform(0.07, 0.11).view(n, 1)
     x = uniform(-0.25, 0.25).view(n, 1) + drift_x + torch.where(cls["move_right"], speed * t, zeros)
     x = x - torch.where(cls["move_left"], speed * t, zeros)
-    period, amplitude, phase = uniform(5, 9).view(n, 1), uniform(0.25, 0.4).view(n, 1), uniform(0, 2 * math.pi)
+    period, amplitude, phase = uniform(4, 7).view(n, 1), uniform(0.3, 0.45).view(n, 1), uniform(0, 2 * math.pi)
     wave = amplitude * torch.sin(2 * math.pi * t / period + phase.view(n, 1))
     y = uniform(-0.25, 0.25).view(n, 1) + drift_y + torch.where(cls["bounce"], wave, zeros)
-    spin = uniform(math.radians(8), math.radians(20)).view(n, 1) * t
+    spin = uniform(math.radians(12), math.radians(24)).view(n, 1) * t
     theta = uniform(0, 2 * math.pi).view(n, 1) + torch.where(cls["rotate_ccw"], spin, zeros)
     theta = theta - torch.where(cls["rotate_cw"], spin, zeros)
-    rate = torch.log(uniform(1.04, 1.08)).view(n, 1) * t
-    scale = uniform(0.28, 0.42).view(n, 1) * torch.exp(
+    rate = torch.log(uniform(1.06, 1.1)).view(n, 1) * t
+    scale = uniform(0.32, 0.46).view(n, 1) * torch.exp(
         torch.where(cls["grow"], rate, zeros) - torch.where(cls["shrink"], rate, zeros))
-    steady = uniform(0.4, 1.0).view(n, 1).expand(n, frames)
+    steady = uniform(0.5, 1.0).view(n, 1).expand(n, frames)
     half = uniform(1, 3.999).floor().view(n, 1)  # frames per on or off phase
     on = torch.remainder(torch.floor((t + (frames - 1) / 2) / half) + uniform(0, 2).floor().view(n, 1), 2) == 0
-    blinking = torch.where(on, uniform(0.8, 1.0).view(n, 1), uniform(0.35, 0.55).view(n, 1))
+    blinking = torch.where(on, uniform(0.85, 1.0).view(n, 1), uniform(0.1, 0.3).view(n, 1))
     opacity = torch.where(cls["blink"], blinking, steady)
 
     # Background: a gradient between two random colours; the object: a colour far enough from it.
@@ -109,7 +109,7 @@ def _render(labels: Tensor, generator: torch.Generator, frames: int, size: int) 
     alpha = (alpha * view(opacity)).unsqueeze(-1)
     video = background.unsqueeze(1) * (1 - alpha) + colour.view(n, 1, 1, 1, 3) * alpha
     # Pixel noise, uniform (cheaper to draw than Gaussian) with a standard deviation of 0.02 to 0.07.
-    noise = torch.rand(video.shape, generator=generator).sub_(0.5).mul_(uniform(0.07, 0.24).view(n, 1, 1, 1, 1))
+    noise = torch.rand(video.shape, generator=generator).sub_(0.5).mul_(uniform(0.05, 0.17).view(n, 1, 1, 1, 1))
     return video.add_(noise).mul_(255).add_(0.5).clamp_(0, 255).to(torch.uint8)
 
 
