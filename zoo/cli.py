@@ -15,6 +15,7 @@
     zoo plot RUN...                                   loss, metric and learning-rate curves as PNG files
     zoo compare RUN...                                runs side by side: config differences and metrics
     zoo doctor                                        versions, device, cache, offline state, optional extras
+    zoo assistant --wake KWS_RUN --intent INTENT_RUN long.wav    wake word, then the command's intent (JSON lines)
 
 Errors print one line with the cause and the fix; ``--debug`` shows the traceback.
 """
@@ -29,6 +30,7 @@ from collections.abc import Sequence
 from zoo import registry
 from zoo.errors import ZooError
 from zoo import catalog_commands
+from zoo.speech import assistant as assistant_command
 from zoo.table import format_table
 
 
@@ -71,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
                                   description=_PREDICT_HELP)
     _predict_arguments(predict)
     catalog_commands.add_parsers(commands)
+    assistant_command.add_parser(commands)
 
     samples = commands.add_parser(
         "samples", help="write sample input files (images, audio, texts) from a recipe's validation split",
@@ -338,5 +341,5 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 _COMMANDS = {"list": _list, "train": _train, "evaluate": _evaluate, "predict": _predict, "samples": _samples,
-             **catalog_commands.COMMANDS,
+             **catalog_commands.COMMANDS, "assistant": assistant_command.run,
              "plot": _plot, "compare": _compare, "doctor": _doctor}

@@ -44,6 +44,7 @@ class AudioSplit:
     clip_samples: int = 0  # the fixed length of keyword clips; 0 for utterances of any length
     noise: list[Tensor] = field(default_factory=list)  # background recordings for training augmentation
     lengths: list[int] | None = None  # a size per item (samples, or bytes of compressed files), for bucketing
+    stream: Any = None  # a long recording with wake words at known times (zoo.speech.stream.LongAudio)
 
 
 def check_split(split: str, name: str) -> None:

@@ -39,12 +39,15 @@ _SPEAKERS = {"train": 400, "val": 100}
 _CHUNK = 32
 _NOISE_SECONDS = 20.0
 SNR_DB = (3.0, 25.0)
+WAKE_WORD = "right"  # the wake word of the long-audio split; a command, so the default 12-class model knows it
 
 
-def _check_split(split: str, name: str) -> str:
-    if split not in _STREAMS:
-        raise ConfigError(f"unknown split {split!r} for dataset {name!r}. Valid splits: train, val ('test' = val).")
-    return "train" if split == "train" else "val"
+def _check_split(split: str, name: str, stream: bool = False) -> str:
+    if split not in _STREAMS and not (stream and split == "stream"):
+        more = ", stream (long audio with wake words)" if stream else ""
+        raise ConfigError(f"unknown split {split!r} for dataset {name!r}. Valid splits: train, val ('test' = val)"
+                          f"{more}.")
+    return split if split in ("train", "stream") else "val"
 
 
 @lru_cache(maxsize=4)
@@ -134,19 +137,29 @@ def keywords(
     classes: str = "commands",
     snr_db: tuple[float, float] = SNR_DB,
     seed: int = 0,
+    stream_minutes: float = 60.0,
+    wake_word: str = WAKE_WORD,
 ) -> AudioSplit:
     """Generated 1-second keyword clips; ``root`` and ``download`` are unused.
 
     ``classes="commands"`` gives the 12-class setup (ten commands, ``_unknown_``, ``_silence_``, equally often);
-    ``classes="all"`` gives one class per generated word (thirty).
+    ``classes="all"`` gives one class per generated word (thirty). Split ``stream`` is ``stream_minutes`` of
+    continuous speech and noise by unheard speakers with ``wake_word`` said at known times (for ``zoo evaluate
+    --split stream``, see :mod:`zoo.speech.stream`).
     """
-    which = _check_split(split, "keywords")
+    which = _check_split(split, "keywords", stream=True)
     if classes == "commands":
         names = list(KEYWORD_CLASSES)
     elif classes == "all":
         names = list(synth.WORDS)
     else:
         raise ConfigError(f"data.args.classes must be 'commands' (12 classes) or 'all' (30 words), got {classes!r}")
+    if which == "stream":
+        from zoo.speech.stream import wake_stream
+
+        audio = wake_stream(float(stream_minutes), wake_word, seed)
+        return AudioSplit(KeywordClips([], [], [], seed, 0, snr_db), SAMPLE_RATE, names, clip_samples=SAMPLE_RATE,
+                          stream=audio)
     count = num_train if which == "train" else num_val
     return AudioSplit(_keyword_clips(which, count, classes, tuple(snr_db), seed), SAMPLE_RATE, names,
                       clip_samples=SAMPLE_RATE, noise=list(map(_noise_tensors, noise_bank(seed))))

@@ -8,7 +8,8 @@ _CTC_INPUT = "waveforms and lengths at 16 kHz (the data's rate); {}"
 
 TASK = make_task(
     "speech",
-    description="Keyword spotting (accuracy, macro F1) and CTC speech-to-text (CER, WER) from waveforms.",
+    description="Keyword spotting (accuracy, macro F1; wake words in a stream), CTC speech-to-text (CER, WER) and "
+    "spoken intent (all-slots accuracy) from waveforms.",
     problems=[
         ProblemEntry(
             name="keywords",
@@ -27,6 +28,16 @@ TASK = make_task(
             default_model="crnn_ctc",
             default_dataset="utterances",
             metrics=("cer", "wer", "loss"),
+        ),
+        ProblemEntry(
+            name="intent",
+            description="Spoken commands to intent slots (action, object, location): all-slots and per-slot "
+            "accuracy.",
+            implementation="zoo.speech.intent:SpokenIntent",
+            export="",
+            default_model="intent_crnn",
+            default_dataset="commands",
+            metrics=("accuracy", "action_accuracy", "object_accuracy", "location_accuracy", "loss"),
         ),
     ],
     models=[
@@ -108,6 +119,32 @@ TASK = make_task(
             license="BSD-2-Clause (torchaudio)",
             source=_TORCHAUDIO,
         ),
+        ModelEntry(
+            name="intent_crnn",
+            problem="intent",
+            builder="zoo.speech.intent_models:intent_crnn",
+            description="Spoken intent end to end: log-mels, conv subsampling, a bidirectional GRU and an "
+            "attention-pooled head per slot.",
+            params=74_802,
+            input=_CTC_INPUT.format("log-mels in the model"),
+            default_dataset="commands",
+            recipe="speech/intent_crnn_commands",
+            license="Apache-2.0",
+            source="zoo",
+        ),
+        ModelEntry(
+            name="wav2vec2_intent",
+            problem="intent",
+            builder="zoo.speech.intent_models:wav2vec2_intent",
+            description="Spoken intent on torchaudio's wav2vec 2.0 / HuBERT encoder with a head per slot; "
+            "model.pretrained names a catalog entry (e.g. hubert_asr_large) or a wav2vec2_ctc run.",
+            params=305_000,
+            input=_CTC_INPUT.format("raw samples"),
+            default_dataset="commands",
+            recipe="speech/wav2vec2_intent_commands",
+            license="BSD-2-Clause (torchaudio); the weights' own licence when pretrained",
+            source=_TORCHAUDIO,
+        ),
     ],
     datasets=[
         DatasetEntry(
@@ -162,6 +199,46 @@ TASK = make_task(
             problems=("transcription",),
             loader="zoo.speech.datasets:manifest",
             description="Your own transcribed audio: a CSV/TSV/JSONL manifest of path,text rows.",
+            license="yours",
+            source="local files",
+        ),
+        DatasetEntry(
+            name="commands",
+            problems=("intent",),
+            loader="zoo.speech.intents:commands",
+            description="Embedded: the 31 Fluent Speech Commands intents in 226 phrasings, said by synthetic "
+            "speakers at several speeds over noise; validation speakers unheard in training.",
+            num_classes=31,
+            embedded=True,
+            license="Apache-2.0",
+            source="zoo (generated in code)",
+        ),
+        DatasetEntry(
+            name="fluent_speech_commands",
+            problems=("intent",),
+            loader="zoo.speech.intents:fluent_speech_commands",
+            description="Fluent Speech Commands (Lugosch et al., 2019): 30k utterances of 97 speakers, "
+            "action/object/location.",
+            splits=("train", "val", "test"),
+            num_classes=31,
+            license="Fluent Speech Commands licence (academic, non-commercial)",
+            source="https://fluent.ai/fluent-speech-commands-a-dataset-for-spoken-language-understanding-research/",
+        ),
+        DatasetEntry(
+            name="slurp",
+            problems=("intent",),
+            loader="zoo.speech.intents:slurp",
+            description="SLURP (Bastianelli et al., 2020): 72k recordings of home-assistant requests, "
+            "scenario and action slots.",
+            splits=("train", "val", "test"),
+            license="CC BY 4.0 (text), CC BY-NC 4.0 (audio)",
+            source="https://github.com/pswietojanski/slurp",
+        ),
+        DatasetEntry(
+            name="intent_manifest",
+            problems=("intent",),
+            loader="zoo.speech.intents:intent_manifest",
+            description="Your own spoken commands: a CSV/TSV of path and one column per slot.",
             license="yours",
             source="local files",
         ),

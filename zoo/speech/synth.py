@@ -75,6 +75,31 @@ OTHER_WORDS: dict[str, str] = {
     "house": "h aw s", "marvin": "m aa r v ih n", "sheila": "sh iy l ah", "tree": "t r iy", "wow": "w aw",
 }
 WORDS: dict[str, str] = {**COMMANDS, **OTHER_WORDS}
+# The words of spoken home-assistant commands (the embedded intent set). The phone set has no "dh", "ng", "ch" or
+# "jh": they are approximated by "d", "n g" or "n", "t sh" and "d z".
+PHRASE_WORDS: dict[str, str] = {
+    "turn": "t er n", "switch": "s w ih t sh", "the": "d ah", "lights": "l ay t s", "light": "l ay t", "in": "ih n",
+    "kitchen": "k ih t sh ah n", "bedroom": "b eh d r uw m", "washroom": "w aa sh r uw m",
+    "bathroom": "b ae th r uw m", "lamp": "l ae m p", "music": "m y uw z ih k", "play": "p l ey",
+    "start": "s t aa r t", "pause": "p ao z", "increase": "ih n k r iy s", "decrease": "d iy k r iy s",
+    "heat": "h iy t", "heating": "h iy t ih n", "temperature": "t eh m p r ah t sh er", "make": "m ey k",
+    "it": "ih t", "warmer": "w ao r m er", "cooler": "k uw l er", "louder": "l aw d er",
+    "quieter": "k w ay ah t er", "volume": "v aa l y uw m", "sound": "s aw n d", "change": "t sh ey n d z",
+    "language": "l ae n g w ih d z", "to": "t uw", "chinese": "t sh ay n iy z", "korean": "k ao r iy ah n",
+    "english": "ih n g l ih sh", "german": "d z er m ah n", "set": "s eh t", "my": "m ay", "me": "m iy",
+    "bring": "b r ih n", "get": "g eh t", "fetch": "f eh t sh", "some": "s ah m", "newspaper": "n uw z p ey p er",
+    "paper": "p ey p er", "juice": "d z uw s", "socks": "s aa k s", "shoes": "sh uw z", "i": "ay",
+    "need": "n iy d", "please": "p l iy z", "lower": "l ow er", "raise": "r ey z", "a": "ah", "use": "y uw z",
+    "want": "w aa n t", "more": "m ao r", "less": "l eh s", "now": "n aw",
+}
+
+
+def pronunciation(word: str) -> str:
+    """The phones of a word of :data:`WORDS` or :data:`PHRASE_WORDS`."""
+    phones = WORDS.get(word) or PHRASE_WORDS.get(word)
+    if phones is None:
+        raise KeyError(f"the synthesiser has no pronunciation of {word!r}")
+    return phones
 
 
 @dataclass(frozen=True)
@@ -99,7 +124,7 @@ def sample_speakers(count: int, rng: np.random.Generator) -> list[Speaker]:
 def _tracks(word: str, speaker: Speaker, jitter_seed: int) -> np.ndarray:
     """Per-frame parameters of one word: rows AV, AH, AF, FC, FB, F1, F2, F3 (formants before the speaker's scale)."""
     rng = np.random.default_rng([speaker.seed, jitter_seed])
-    phones = [PHONES[p] for p in WORDS[word].split()]
+    phones = [PHONES[p] for p in pronunciation(word).split()]
     lengths = [
         max(2, round(p.duration_ms * rng.uniform(0.85, 1.15) / speaker.rate / (1000 * HOP / SAMPLE_RATE)))
         for p in phones

@@ -15,7 +15,7 @@ batched on its device; background noise from the dataset's recordings is mixed i
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,9 @@ from zoo.errors import ConfigError
 from zoo.speech import text as text_ops
 from zoo.speech.audio import fix_length, load_audio
 from zoo.speech.datasets import AudioSplit
+from zoo.speech.embedded import WAKE_WORD
+from zoo.speech.stream import (StreamSettings, StreamWindows, WakeWordRates, collate_windows, curve, detect,
+                               window_scores)
 from zoo.speech.features import feature_config
 from zoo.task import StepOutput, Task, TaskData, evaluated_split
 
@@ -218,7 +221,7 @@ class SpeechTask(Task):
     # -- prediction ---------------------------------------------------------------------------------------------
     @torch.no_grad()
     def predict(
-        self, model: nn.Module, inputs: Sequence[str], info: dict[str, Any], device: torch.device
+        self, model: nn.Module, inputs: Sequence[str], info: dict[str, Any], device: torch.device, options: Any = None
     ) -> list[dict[str, Any]]:
         model.eval()
         results = []
@@ -330,9 +333,128 @@ class TimeShift:
         return wave, label, words
 
 
+@dataclass
+class KeywordPredictOptions:
+    stream: bool = field(default=False, metadata={"help": "slide the model over long recordings and print when the "
+                                                          "wake word was heard"})
+    wake_word: str = field(default="", metadata={"help": "the class to listen for with --stream (default: the "
+                                                         "embedded long-audio split's, 'right')"})
+    threshold: float = field(default=StreamSettings.threshold, metadata={"help": "smoothed probability that fires"})
+    smoothing_ms: float = field(default=StreamSettings.smoothing_ms, metadata={"help": "probabilities averaged over"})
+    refractory_ms: float = field(default=StreamSettings.refractory_ms,
+                                 metadata={"help": "nothing fires this long after a detection"})
+    hop_ms: float = field(default=StreamSettings.hop_ms, metadata={"help": "between windows"})
+
+
 class KeywordSpotting(SpeechTask):
+    """Keyword clips; also a wake word in long recordings (``predict --stream``, ``evaluate --split stream``)."""
+
     problem = "keywords"
     monitor, monitor_mode = "accuracy", "max"
+    PredictOptions = KeywordPredictOptions
+    stream: tuple[Any, int] | None = None  # the long recording being evaluated, and the wake word's class
+
+    def build_data(self, splits: Sequence[str]) -> TaskData:
+        if "stream" not in splits:
+            return super().build_data(splits)
+        if self.saved_info is None:
+            raise ConfigError("split 'stream' is for evaluating a trained keyword model: zoo evaluate --checkpoint RUN "
+                              "--split stream")
+        split = self.load_split("stream")
+        if split.stream is None:
+            raise ConfigError(f"dataset {self.config.data.dataset!r} has no long-audio split; the embedded 'keywords' "
+                              "set has one (or use zoo predict --stream on your own recording)")
+        info = dict(self.saved_info)
+        if list(split.classes or []) != list(info["classes"]):
+            raise ConfigError("the checkpoint's classes differ from the long-audio split's; evaluate it on the data "
+                              "it was trained on")
+        self.stream = (split.stream, wake_index(info, split.stream.wake_word))
+        dataset = StreamWindows(split.stream, info["clip_samples"], round(StreamSettings.hop_ms * split.sample_rate
+                                                                           / 1000))
+        return TaskData(train=None, val=dataset, info=info, collate=collate_windows)
+
+    def build_metrics(self, info: dict[str, Any]) -> MetricCollection:
+        if self.stream is None:
+            return super().build_metrics(info)
+        return MetricCollection({"wake": WakeWordRates(self.stream[0], StreamSettings(),
+                                                       info["clip_samples"] / info["sample_rate"])})
+
+    def eval_step(self, model: nn.Module, batch: dict[str, Any], metrics: MetricCollection) -> StepOutput:
+        if "window" not in batch:
+            return super().eval_step(model, batch, metrics)
+        probs = model(batch["waves"], batch["lengths"]).float().softmax(-1)[:, self.stream[1]]
+        metrics.update(probs, batch["window"])
+        loss = F.binary_cross_entropy(probs.clamp(1e-6, 1 - 1e-6), batch["inside"])  # the whole word in the window
+        return StepOutput(loss, len(probs))
+
+    @torch.no_grad()
+    def report(self, model: nn.Module, batches: Iterable[Any], info: dict[str, Any], directory: Path) -> list[Path]:
+        """Clips: the confusion matrix. The long-audio split: detection rate against false alarms per hour."""
+        if self.stream is None:
+            return super().report(model, batches, info, directory)
+        from zoo import plots
+
+        metric = WakeWordRates(self.stream[0], StreamSettings(), info["clip_samples"] / info["sample_rate"])
+        for batch in batches:
+            metric.update(model(batch["waves"], batch["lengths"]).float().softmax(-1)[:, self.stream[1]].cpu(),
+                          batch["window"].cpu())
+        audio = self.stream[0]
+        points = curve(metric.track(), audio.events, audio.hours, StreamSettings(), metric.clip_s)
+        directory.mkdir(parents=True, exist_ok=True)
+        table = directory / "wake_word_curve.tsv"
+        table.write_text("threshold\tdetection_rate\tfalse_alarms_per_hour\n" +
+                         "".join(f"{t:.4f}\t{r:.4f}\t{a:.2f}\n" for t, r, a in points))
+        path = directory / "wake_word_curve.png"
+        with plots.figure(path, f"wake word {audio.wake_word!r}: {len(audio.events)} in {audio.hours * 60:.0f} min",
+                          figsize=(5, 4)) as fig:
+            axes = fig.add_subplot(1, 1, 1)
+            axes.plot([max(a, 0.1) for _, _, a in points], [r for _, r, _ in points], marker=".")
+            axes.axvline(1.0, color="grey", linestyle="--", linewidth=0.8)
+            axes.set_xscale("log")
+            axes.set_xlabel("false alarms per hour (0 drawn at 0.1)")
+            axes.set_ylabel("detection rate")
+            axes.set_ylim(0, 1.02)
+            axes.grid(alpha=0.3)
+        return [path, table]
+
+    def predict(self, model: nn.Module, inputs: Sequence[str], info: dict[str, Any], device: torch.device,
+                options: Any = None) -> list[dict[str, Any]]:
+        if options is None or not options.stream:
+            return super().predict(model, inputs, info, device)
+        if not inputs:
+            raise ConfigError("predict --stream needs at least one recording, e.g. long.wav")
+        settings = StreamSettings(options.threshold, options.smoothing_ms, options.refractory_ms, options.hop_ms)
+        word = options.wake_word or WAKE_WORD
+        index = wake_index(info, word)
+        results = []
+        for path in inputs:
+            wave = load_audio(path, info["sample_rate"])
+            found = listen(model, wave, info, index, settings, device)
+            results.append({"input": str(path), "wake_word": word, "detections": found})
+        return results
+
+    def format_prediction(self, prediction: dict[str, Any]) -> str:
+        if "detections" not in prediction:
+            return super().format_prediction(prediction)
+        heard = ", ".join(f"{d['time']:.2f} s ({d['score']:.3f})" for d in prediction["detections"])
+        return f"{prediction['input']}: {prediction['wake_word']!r} " + (f"heard at {heard}" if heard else "not heard")
+
+
+def wake_index(info: dict[str, Any], word: str) -> int:
+    if word not in info["classes"]:
+        raise ConfigError(f"wake word {word!r} is not a class of this keyword model; its classes: "
+                          f"{', '.join(c for c in info['classes'] if not c.startswith('_'))}")
+    return info["classes"].index(word)
+
+
+def listen(model: nn.Module, wave: Tensor, info: dict[str, Any], index: int, settings: StreamSettings,
+           device: torch.device) -> list[dict[str, Any]]:
+    """Detections (time in seconds, smoothed score) of class ``index`` in a long waveform."""
+    hop = round(settings.hop_ms * info["sample_rate"] / 1000)
+    if hop < 1 or settings.smoothing_ms < 0 or settings.refractory_ms < 0:
+        raise ConfigError("--hop-ms must be positive and --smoothing-ms, --refractory-ms not negative")
+    scores = window_scores(model, wave, info["clip_samples"], hop, index, device)
+    return detect(scores, settings, info["clip_samples"] / info["sample_rate"])
 
 
 class Transcription(SpeechTask):
