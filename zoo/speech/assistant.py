@@ -61,8 +61,8 @@ def assistant(wake: str, intent: str, inputs: list[str], wake_word: str = "", th
     listener, reader = load(wake, device), load(intent, device)
     for loaded, problem, flag in ((listener, "keywords", "--wake"), (reader, "intent", "--intent")):
         if loaded.meta["info"].get("problem") != problem:
-            raise ConfigError(f"{flag} {loaded.path} is a {loaded.meta['info'].get('problem')} model, not a {problem} "
-                              "model")
+            raise ConfigError(f"{flag} {loaded.path} holds a model for {loaded.meta['info'].get('problem')}, not for "
+                              f"{problem}")
     wake_info, intent_info = listener.meta["info"], reader.meta["info"]
     word = wake_word or WAKE_WORD
     index = wake_index(wake_info, word)
