@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import run_zoo
 
-WAKE_SHRINK = ["data.args.num_train=1800", "data.args.num_val=120", "trainer.epochs=3", "trainer.progress=false",
+WAKE_SHRINK = ["data.args.num_train=1200", "data.args.num_val=120", "trainer.epochs=3", "trainer.progress=false",
                "trainer.tensorboard=false", "trainer.log_every=10"]
 
 

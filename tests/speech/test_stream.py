@@ -57,7 +57,7 @@ def test_the_long_audio_split_says_the_wake_word_at_its_times():
     assert torch.equal(audio.wave, stream.wake_stream(1.5, "right", 0).wave)
 
 
-def assemble(path: Path, offsets: list[float], others: list[float], seconds: float = 24.0) -> None:
+def assemble(path: Path, offsets: list[float], others: list[float], seconds: float = 18.0) -> None:
     """Background noise with validation clips of the wake word at ``offsets`` and of other words at ``others``."""
     clips = embedded.keywords("val", num_val=400).dataset
     wake = [i for i in range(len(clips)) if clips.texts[i] == embedded.WAKE_WORD]
@@ -74,7 +74,7 @@ def assemble(path: Path, offsets: list[float], others: list[float], seconds: flo
 
 def test_predict_stream_finds_the_wake_words_at_their_offsets(wake_run: Path, tmp_path: Path):
     path = tmp_path / "long.wav"
-    offsets, others = [2.0, 9.0, 17.0], [5.5, 13.0, 20.5]
+    offsets, others = [1.0, 7.0, 13.0], [4.0, 10.0, 15.5]
     assemble(path, offsets, others)
     out = run_zoo("predict", "--checkpoint", str(wake_run), "--stream", str(path), "--json").stdout
     [record] = [json.loads(line) for line in out.splitlines()]
