@@ -3,6 +3,8 @@
     keywords:       waves (batch, samples) float32, lengths (batch,) int64 -> logits (batch, classes)
     speech-to-text: waves (batch, samples) float32, lengths (batch,) int64
                     -> logits (batch, frames, vocabulary), frames (batch,) int64
+    intent:         waves (batch, samples) float32, lengths (batch,) int64 -> logits (batch, sum of slot sizes),
+                    the slots side by side in the order of the checkpoint's info["slots"]
 
 Batch and sample count are dynamic. Waveforms are at the checkpoint's sample rate, zero-padded to the longest, with
 each one's length in samples (a clip of one size gives every row the full length); features are computed inside the
@@ -88,10 +90,22 @@ def export_spec(model: nn.Module, model_name: str, info: dict[str, Any]) -> Expo
         outputs=outputs,
         axes={SAMPLES: (traced, traced * 3 // 4 + 1)},
         reference=model,
-        unsupported={"onnx": f"{model_name} cannot be exported to ONNX: torch.export cannot trace its packed GRU, "
-                             "nor a GRU over padded frames counted by strided convolutions; use --format torchscript"}
-        if isinstance(model, CRNN) else {},
+        unsupported=_unsupported(model, model_name),
     )
+
+
+def _unsupported(model: nn.Module, model_name: str) -> dict[str, str]:
+    from zoo.speech.intent_models import IntentCRNN
+    from zoo.speech.two_stage import ASRIntent
+
+    if isinstance(model, ASRIntent):
+        reason = (f"{model_name} cannot be exported: its second stage reads the words the first decoded, in Python; "
+                  "export the speech-to-text run instead")
+        return {"onnx": reason, "torchscript": reason}
+    if isinstance(model, (CRNN, IntentCRNN)):
+        return {"onnx": f"{model_name} cannot be exported to ONNX: torch.export cannot trace its packed GRU, nor a "
+                        "GRU over padded frames counted by strided convolutions; use --format torchscript"}
+    return {}
 
 
 def _exportable(model: nn.Module) -> nn.Module:

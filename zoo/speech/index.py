@@ -34,7 +34,7 @@ TASK = make_task(
             description="Spoken commands to intent slots (action, object, location): all-slots and per-slot "
             "accuracy.",
             implementation="zoo.speech.intent:SpokenIntent",
-            export="",
+            export="zoo.speech.export:export_spec",
             default_model="intent_crnn",
             default_dataset="commands",
             metrics=("accuracy", "action_accuracy", "object_accuracy", "location_accuracy", "loss"),
