@@ -62,7 +62,7 @@ def test_assistant_prints_each_command_after_the_wake_word(wake_run: Path, inten
     assert str(out / "assistant.wav") in written.stdout.split()
     said = json.loads((out / "references.json").read_text())["assistant.wav"]
     assert len(said) == 3 and set(said[0]) == {"wake", "start", "end", "words", "slots"}
-    lines = run_zoo("assistant", "--wake", str(wake_run), "--intent", str(intent_run),
+    lines = run_zoo("assistant", "--wake", str(wake_run), "--intent", str(intent_run), "--threshold", "0.5",
                     str(out / "assistant.wav")).stdout.splitlines()
     records = [json.loads(line) for line in lines]
     heard = []

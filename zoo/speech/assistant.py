@@ -104,7 +104,7 @@ def command_span(wave: Any, rate: int, heard_s: float, max_command_s: float, pau
     """
     import torch
 
-    from zoo.speech.datasets import _runs
+    from zoo.speech.folders import _runs
 
     frame = rate // 100
     first = max(0, int((heard_s - 1.5) * rate)) // frame * frame

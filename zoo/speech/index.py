@@ -150,7 +150,7 @@ TASK = make_task(
             problem="intent",
             builder="zoo.speech.two_stage:asr_intent",
             description="Spoken intent in two stages: zoo's speech-to-text model (crnn_ctc, or a transcription run "
-            "via model.pretrained), then zoo's fastText classifier on the words it heard.",
+            "via model.pretrained), then a fastText classifier on the words it heard.",
             params=1_135_925,
             input=_CTC_INPUT.format("log-mels in the model"),
             default_dataset="commands",

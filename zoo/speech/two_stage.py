@@ -1,11 +1,11 @@
-"""The two-stage path to a spoken intent: zoo's speech-to-text model, then zoo's text classifier on its words.
+"""The two-stage path to a spoken intent: zoo's speech-to-text model, then a fastText text classifier on its words.
 
     python -m zoo.train --task speech --model asr_intent                                   # both stages, embedded
     python -m zoo.train --task speech --model asr_intent model.pretrained=runs/stt         # stage 1 from a run
 
 Stage 1 is a CTC model of the transcription problem (``crnn_ctc`` by default, or the model of the
-``transcription`` run ``model.pretrained`` names, with its weights and characters); stage 2 is zoo's fastText
-classifier (:func:`zoo.nlp.models.fasttext`) over hashed words and word pairs, with the slots' logits side by side.
+``transcription`` run ``model.pretrained`` names, with its weights and characters); stage 2 is a fastText
+classifier (as :func:`zoo.nlp.models.fasttext`) over hashed words and word pairs, with the slots' logits side by side.
 In training both learn at once: stage 1 by CTC on the utterances' transcripts, stage 2 on the reference transcripts;
 in evaluation and prediction stage 2 reads what stage 1 heard (greedy decoding), so the scores are those of the
 pipeline. Comparing it with ``intent_crnn`` shows what reading the slots from the audio directly buys.
@@ -23,7 +23,6 @@ from torch import Tensor, nn
 
 from zoo import registry
 from zoo.errors import ConfigError
-from zoo.nlp.models import fasttext
 from zoo.speech import text as text_ops
 from zoo.speech.task import _ctc_loss
 
@@ -38,6 +37,25 @@ def hash_words(texts: Sequence[str], buckets: int, device: torch.device) -> Tens
     for i, row in enumerate(rows):
         out[i, : len(row)] = torch.tensor(row)
     return out.to(device)
+
+
+class WordBag(nn.Module):
+    """fastText (Joulin et al., 2017) over hashed ids: the mean embedding of the words and word pairs, then linear;
+    the same model as ``zoo.nlp.models.fasttext``, kept here because no domain imports another."""
+
+    def __init__(self, num_classes: int, buckets: int, embed_dim: int):
+        super().__init__()
+        self.buckets = buckets
+        self.embedding = nn.EmbeddingBag(2 * buckets, embed_dim, mode="mean", padding_idx=0)
+        self.head = nn.Linear(embed_dim, num_classes)
+        nn.init.uniform_(self.embedding.weight, -1 / embed_dim, 1 / embed_dim)
+        with torch.no_grad():
+            self.embedding.weight[0].zero_()
+
+    def forward(self, ids: Tensor, mask: Tensor) -> Tensor:
+        pairs = (self.buckets + (ids[:, :-1] * 1_000_003 + ids[:, 1:]).remainder(self.buckets)).masked_fill(
+            ~(mask[:, 1:] & mask[:, :-1]), 0)
+        return self.head(self.embedding(torch.cat([ids.masked_fill(~mask, 0), pairs], dim=1)))
 
 
 class ASRIntent(nn.Module):
@@ -100,8 +118,7 @@ def asr_intent(
     asr = builder(**{**defaults, **args})
     if state is not None:
         asr.load_state_dict(state)
-    classifier = fasttext(num_classes=sum(slot_sizes), vocab_size=buckets, embed_dim=embed_dim, ngrams=2,
-                          buckets=buckets)
+    classifier = WordBag(sum(slot_sizes), buckets, embed_dim)
     model = ASRIntent(asr, vocab, classifier, buckets, ctc_weight)
     model.architecture = {"asr_model": asr_model, "asr_args": args, "asr_vocab": vocab}
     return model
