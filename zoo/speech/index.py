@@ -125,7 +125,6 @@ TASK = make_task(
             builder="zoo.speech.intent_models:intent_crnn",
             description="Spoken intent end to end: log-mels, conv subsampling, a bidirectional GRU and an "
             "attention-pooled head per slot.",
-            params=86_939,
             input=_CTC_INPUT.format("log-mels in the model"),
             default_dataset="commands",
             recipe="speech/intent_crnn_commands",
@@ -138,7 +137,6 @@ TASK = make_task(
             builder="zoo.speech.intent_models:wav2vec2_intent",
             description="Spoken intent on torchaudio's wav2vec 2.0 / HuBERT encoder with a head per slot; "
             "model.pretrained names a catalog entry (e.g. hubert_asr_large) or a wav2vec2_ctc run.",
-            params=293_179,
             input=_CTC_INPUT.format("raw samples"),
             default_dataset="commands",
             recipe="speech/wav2vec2_intent_commands",
@@ -151,7 +149,6 @@ TASK = make_task(
             builder="zoo.speech.two_stage:asr_intent",
             description="Spoken intent in two stages: zoo's speech-to-text model (crnn_ctc, or a transcription run "
             "via model.pretrained), then a fastText classifier on the words it heard.",
-            params=1_135_925,
             input=_CTC_INPUT.format("log-mels in the model"),
             default_dataset="commands",
             recipe="speech/asr_intent_commands",

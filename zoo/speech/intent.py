@@ -200,6 +200,7 @@ class SpokenIntent(SpeechTask):
         from zoo import samples
 
         split = self.load_split("val")
+        directory.mkdir(parents=True, exist_ok=True)
         dataset = split.dataset
         targets = dataset.targets
         names = list(split.slots)
