@@ -5,6 +5,7 @@
     zoo evaluate --checkpoint RUN/checkpoints/best [--dataset D] [--split val|test|train] [--json]
     zoo predict --checkpoint RUN/checkpoints/best image.png ...   [--NAME VALUE: options of the task, e.g. --user 196]
     zoo predict --checkpoint RUN/checkpoints/best --file inputs.txt    inputs one per line ('-': standard input)
+    zoo chat --checkpoint RUN [--temperature T --top-p P --seed S]      talk to a chat checkpoint (streamed answers)
     zoo checkpoints [TASK]                            pretrained checkpoints in the catalogs (no torch import)
     zoo download NAME... | --task T | --all           prefetch checkpoints into the cache
     zoo cache [list|verify|clear]
@@ -30,6 +31,7 @@ from collections.abc import Sequence
 from zoo import registry
 from zoo.errors import ZooError
 from zoo import catalog_commands
+from zoo.nlp import chat_loop
 from zoo.speech import assistant as assistant_command
 from zoo.table import format_table
 
@@ -72,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="predict with a checkpoint", add_help=False,
                                   description=_PREDICT_HELP)
     _predict_arguments(predict)
+    chat_loop.add_parser(commands)
     catalog_commands.add_parsers(commands)
     assistant_command.add_parser(commands)
 
@@ -340,6 +343,6 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"list": _list, "train": _train, "evaluate": _evaluate, "predict": _predict, "samples": _samples,
-             **catalog_commands.COMMANDS, "assistant": assistant_command.run,
+_COMMANDS = {"list": _list, "train": _train, "evaluate": _evaluate, "predict": _predict, "chat": chat_loop.command,
+             "samples": _samples, **catalog_commands.COMMANDS, "assistant": assistant_command.run,
              "plot": _plot, "compare": _compare, "doctor": _doctor}

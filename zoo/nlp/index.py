@@ -5,11 +5,15 @@ from zoo.registry import DatasetEntry, ModelEntry, ProblemEntry, make_task
 _TRANSFORMERS = "https://github.com/huggingface/transformers"
 _SEQ2SEQ = "ids of a joint unigram tokenizer trained on both languages, <= max_length tokens ({} in its recipe)"
 _INPUT = "WordPiece ids trained on the data, <= max_length tokens ({} in its recipe{})"
+_CHAT_INPUT = "conversations in ChatML, byte-level BPE ids trained on the data, <= max_length tokens ({} in its recipe)"
+PARAMS_LLAMA_TINY = 0
+PARAMS_LLAMA_SMALL = 0
 
 TASK = make_task(
     "nlp",
     description="Text classification (sentiment, topic): accuracy and macro F1; BERT from scratch or fine-tuned. "
-    "Translation: sacreBLEU BLEU and chrF; Marian from scratch or a pretrained seq2seq model.",
+    "Translation: sacreBLEU BLEU and chrF; Marian from scratch or a pretrained seq2seq model. "
+    "Chat: causal language models fine-tuned on conversations, scored by exact match of their answers.",
     problems=[
         ProblemEntry(
             name="classification",
@@ -29,6 +33,16 @@ TASK = make_task(
             default_model="marian_tiny",
             default_dataset="toy_pair",
             metrics=("bleu", "chrf", "baseline_bleu", "baseline_chrf", "loss"),
+        ),
+        ProblemEntry(
+            name="chat",
+            description="Chat: causal language models fine-tuned on conversations (loss on the assistant's "
+            "tokens); perplexity, exact match and token F1 of greedy answers.",
+            implementation="zoo.nlp.chat:Chat",
+            export="zoo.nlp.chat_export:export_spec",
+            default_model="llama_tiny",
+            default_dataset="world",
+            metrics=("exact_match", "token_f1", "perplexity", "loss"),
         ),
     ],
     models=[
@@ -160,6 +174,45 @@ TASK = make_task(
             downloads_weights=True,
             problem="translation",
         ),
+        ModelEntry(
+            name="llama_tiny",
+            builder="zoo.nlp.causal:llama_tiny",
+            description="A 3-layer Llama (hidden 128, 4 heads, RoPE, SwiGLU) from transformers, trained from scratch.",
+            params=PARAMS_LLAMA_TINY,
+            input=_CHAT_INPUT.format(256),
+            default_dataset="world",
+            recipe="nlp/llama_tiny_world",
+            license="Apache-2.0",
+            source=_TRANSFORMERS,
+            problem="chat",
+        ),
+        ModelEntry(
+            name="llama_small",
+            builder="zoo.nlp.causal:llama_small",
+            description="A 12-layer Llama (hidden 768, 12 heads, 4 key-value heads) from transformers, from scratch: "
+            "for GPUs.",
+            params=PARAMS_LLAMA_SMALL,
+            input=_CHAT_INPUT.format(256),
+            default_dataset="world",
+            recipe="nlp/llama_small_world",
+            license="Apache-2.0",
+            source=_TRANSFORMERS,
+            problem="chat",
+        ),
+        ModelEntry(
+            name="causal_lm",
+            builder="zoo.nlp.causal:causal_lm",
+            description="Any pretrained AutoModelForCausalLM (model.pretrained: a local directory, a GGUF file or a "
+            "hub id), fine-tuned with its own tokenizer and chat template. Parameters: SmolLM2-135M-Instruct.",
+            params=134_515_008,
+            input="conversations through the model's chat template (ChatML when it has none), <= max_length tokens",
+            default_dataset="chatterbot",
+            recipe="nlp/causal_lm_chatterbot",
+            license="that of the checkpoint (Apache-2.0 for SmolLM2)",
+            source=_TRANSFORMERS,
+            downloads_weights=True,
+            problem="chat",
+        ),
     ],
     datasets=[
         DatasetEntry(
@@ -286,6 +339,43 @@ TASK = make_task(
             license="that of the catalogues (BSD-3-Clause for Django)",
             source="local files",
             problems=("translation",),
+        ),
+        DatasetEntry(
+            name="world",
+            loader="zoo.nlp.dialogues:world_dialogues",
+            description="Embedded: dialogues about generated little worlds (counts, colours, positions, arithmetic, "
+            "unit conversions), answers scored exactly; validation worlds and numbers are held out.",
+            embedded=True,
+            license="Apache-2.0",
+            source="zoo (generated in code)",
+            problems=("chat",),
+        ),
+        DatasetEntry(
+            name="chat_files",
+            loader="zoo.nlp.dialogues:chat_files",
+            description="Your own conversations: plain text, JSONL/JSON with messages (role/content) or ShareGPT "
+            "conversations (from/value), chatterbot-corpus YAML.",
+            license="yours",
+            source="local files",
+            problems=("chat",),
+        ),
+        DatasetEntry(
+            name="chatterbot",
+            loader="zoo.nlp.dialogues:chatterbot",
+            description="chatterbot-corpus dialogues of one language (data.args.root, else the installed package); "
+            "a seeded tenth held out.",
+            license="BSD-3-Clause",
+            source="https://github.com/gunthercox/chatterbot-corpus",
+            problems=("chat",),
+        ),
+        DatasetEntry(
+            name="chat_hub",
+            loader="zoo.nlp.dialogues:chat_hub",
+            description="A Hugging Face dataset of conversations (messages or ShareGPT conversations) from the "
+            "datasets cache (data.args.repo).",
+            license="that of the dataset",
+            source="https://huggingface.co/datasets",
+            problems=("chat",),
         ),
     ],
 )

@@ -1,0 +1,146 @@
+"""Causal language models for the chat problem: transformers ``LlamaForCausalLM`` from config, or pretrained.
+
+    >>> model = llama_tiny(vocab_size=512, max_length=256)                   # from scratch, for two CPU cores
+    >>> model = causal_lm("HuggingFaceTB/SmolLM2-135M-Instruct")             # a hub id (its cache when offline)
+    >>> model = causal_lm("/tmp/smollm/SmolLM2-135M-Instruct.Q4_1.gguf")    # a GGUF file (pip install 'zoo[gguf]')
+
+The models are transformers' own, unwrapped: ``generate``, ``save_pretrained`` and the KV cache work as in the
+library. A GGUF file is read with ``from_pretrained(folder, gguf_file=name)``, which de-quantises its weights into
+float32. A zoo checkpoint of a fine-tuned pretrained model saves the model's transformers config in its ``info``
+(``hf_config``), so it is rebuilt from that and zoo's weights, without the original files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from zoo.errors import CheckpointError, ConfigError
+
+# Layers, hidden size, attention heads, key-value heads, MLP size.
+LLAMA_SIZES: dict[str, tuple[int, int, int, int, int]] = {
+    "tiny": (3, 128, 4, 4, 384),
+    "small": (12, 768, 12, 4, 2048),
+}
+
+
+def _llama(
+    size: str, vocab_size: int, max_length: int, pad_token_id: int, eos_token_id: int | list[int] | None,
+    dropout: float,
+) -> nn.Module:
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    layers, hidden, heads, kv_heads, intermediate = LLAMA_SIZES[size]
+    config = LlamaConfig(
+        vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
+        num_key_value_heads=kv_heads, intermediate_size=intermediate, max_position_embeddings=max_length,
+        attention_dropout=dropout, tie_word_embeddings=True, pad_token_id=pad_token_id, bos_token_id=None,
+        eos_token_id=eos_token_id,
+    )
+    return LlamaForCausalLM(config)
+
+
+def llama_tiny(
+    vocab_size: int = 512, max_length: int = 256, pad_token_id: int = 0, eos_token_id: int | list[int] | None = 2,
+    dropout: float = 0.0,
+) -> nn.Module:
+    """A 3-layer Llama (hidden 128, 4 heads, RoPE, SwiGLU, tied embeddings), randomly initialised: trains on two
+    CPU cores in minutes."""
+    return _llama("tiny", vocab_size, max_length, pad_token_id, eos_token_id, dropout)
+
+
+def llama_small(
+    vocab_size: int = 32_000, max_length: int = 2048, pad_token_id: int = 0, eos_token_id: int | list[int] | None = 2,
+    dropout: float = 0.0,
+) -> nn.Module:
+    """A 12-layer Llama (hidden 768, 12 heads sharing 4 key-value heads), randomly initialised: for GPUs."""
+    return _llama("small", vocab_size, max_length, pad_token_id, eos_token_id, dropout)
+
+
+def locate(pretrained: str) -> tuple[str, dict[str, Any]]:
+    """Where ``from_pretrained`` reads ``pretrained`` from, and how: a GGUF file as its folder and ``gguf_file``, a
+    directory (or a catalog entry, fetched) with ``local_files_only``, anything else as a hub id."""
+    from zoo.nlp.tokenization import local_checkpoint
+
+    if not pretrained:
+        raise ConfigError("model 'causal_lm' fine-tunes a pretrained model: set model.pretrained to a local "
+                          "directory, a GGUF file or a Hugging Face hub id")
+    path = Path(pretrained).expanduser()
+    if path.suffix.lower() == ".gguf":
+        if not path.is_file():
+            raise CheckpointError(f"model.pretrained={pretrained}: no such GGUF file")
+        import importlib.util
+
+        if importlib.util.find_spec("gguf") is None:
+            raise ConfigError(f"reading {path.name} needs the gguf package: pip install 'zoo[gguf]' (gguf, accelerate)")
+        return str(path.parent), {"gguf_file": path.name, "local_files_only": True}
+    resolved = local_checkpoint(pretrained)
+    if Path(resolved).expanduser().is_dir():
+        return str(Path(resolved).expanduser()), {"local_files_only": True}
+    return resolved, {}
+
+
+def _unreadable(pretrained: str, what: str, error: Exception) -> str:
+    if Path(pretrained).expanduser().exists():
+        return f"cannot read the {what} of {pretrained}: {error}"
+    return (f"cannot load the {what} of {pretrained!r}: {error}. It is neither a local directory or GGUF file nor "
+            "in the Hugging Face cache; with no network, download it where there is one (huggingface-cli download "
+            f"{pretrained} --local-dir DIR), copy DIR here and pass model.pretrained=DIR")
+
+
+def pretrained_tokenizer(pretrained: str) -> Any:
+    """The pretrained model's own fast tokenizer (a GGUF file holds one too)."""
+    from transformers import AutoTokenizer
+
+    where, kwargs = locate(pretrained)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(where, use_fast=True, **kwargs)
+    except (OSError, ValueError) as error:
+        raise CheckpointError(_unreadable(pretrained, "tokenizer", error)) from error
+    if not getattr(tokenizer, "is_fast", False) or not hasattr(tokenizer, "backend_tokenizer"):
+        raise CheckpointError(f"{pretrained} has no fast tokenizer (tokenizer.json), which zoo stores with its "
+                              "checkpoints; convert it with AutoTokenizer(..., use_fast=True).save_pretrained(DIR)")
+    return tokenizer
+
+
+def pretrained_config(pretrained: str) -> dict[str, Any]:
+    """The model's transformers config as plain JSON, without the GGUF quantisation note (weights load as float32)."""
+    from transformers import AutoConfig
+
+    where, kwargs = locate(pretrained)
+    try:
+        config = AutoConfig.from_pretrained(where, **kwargs)
+    except (OSError, ValueError) as error:
+        raise CheckpointError(_unreadable(pretrained, "config", error)) from error
+    if getattr(config, "is_encoder_decoder", False):
+        raise ConfigError(f"{pretrained} is an encoder-decoder model ({config.model_type}); the chat problem needs a "
+                          "decoder-only causal language model")
+    data = config.to_dict()
+    data.pop("quantization_config", None)
+    return data
+
+
+def causal_lm(
+    pretrained: str = "", vocab_size: int | None = None, hf_config: dict[str, Any] | None = None
+) -> nn.Module:
+    """Any ``AutoModelForCausalLM``: ``model.pretrained`` names a local directory, a GGUF file, a hub id or a zoo
+    catalog entry. ``vocab_size`` above the model's grows its embeddings (tokens the chat template added);
+    ``hf_config`` builds the architecture alone, for zoo's own checkpoint weights to fill."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    if hf_config is not None:
+        data = {k: v for k, v in hf_config.items() if k != "quantization_config"}
+        return AutoModelForCausalLM.from_config(AutoConfig.for_model(**data), dtype=torch.float32)
+    where, kwargs = locate(pretrained)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(where, dtype=torch.float32, **kwargs)
+    except (OSError, ValueError) as error:
+        raise CheckpointError(_unreadable(pretrained, "model", error)) from error
+    if vocab_size is not None and vocab_size > model.get_input_embeddings().num_embeddings:
+        model.resize_token_embeddings(vocab_size)
+    if getattr(model.config, "quantization_config", None) is not None:
+        del model.config.quantization_config  # de-quantised on reading: zoo trains and saves float32
+    return model

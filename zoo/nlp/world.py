@@ -1,0 +1,137 @@
+"""The embedded chat dataset: dialogues about a generated little world, whose every answer can be scored exactly.
+
+Each dialogue draws a world of three groups of objects in a row, e.g. "There are 4 red balls, 2 blue cubes and 7
+green cones, from left to right." The first user turn states the world and asks a question; the later turns ask
+more. Questions are about counts ("How many cubes are there?" 2), colours ("What colour are the cones?" green),
+positions ("What is left of the cubes?" the balls; "nothing" at the end of the row), arithmetic on the counts ("How
+many balls and cones are there?" 11, "How many more cones than cubes are there?" 5) and unit conversions ("How many
+centimetres are in 47 metres?" 4700).
+
+Nothing can be memorised: every validation dialogue is about a world drawn for it (none equals a training
+dialogue), and conversions in validation use numbers that training never converts (:func:`held_out`). A model has
+to read the world in the conversation, find the group a question names, and add, subtract or convert.
+
+    >>> dialogue(random.Random(0), "train")[0]["role"]
+    'user'
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+Message = dict[str, str]
+
+SHAPES = ("ball", "cube", "cone", "ring", "star", "disc")
+COLOURS = ("red", "blue", "green", "yellow", "white", "black", "pink")
+UNITS = (("centimetres", "metres", "00"), ("grams", "kilograms", "000"), ("millimetres", "metres", "000"),
+         ("metres", "kilometres", "000"))
+KINDS = ("count", "colour", "left", "right", "sum", "difference", "convert")
+GROUPS = 3
+NUM_TRAIN = 12_000
+NUM_VAL = 400
+TURNS = 3  # questions per dialogue
+
+
+def held_out(number: int) -> bool:
+    """Numbers (1-99) only validation converts: about one in eight, spread over both digits."""
+    return (number * 37) % 8 == 3
+
+
+def _plural(shape: str, count: int = 2) -> str:
+    return shape if count == 1 else shape + "s"
+
+
+def _world(rng: random.Random) -> list[tuple[int, str, str]]:
+    """Three groups, left to right: (count, colour, shape), with distinct colours and shapes."""
+    shapes = rng.sample(SHAPES, GROUPS)
+    colours = rng.sample(COLOURS, GROUPS)
+    return [(rng.randint(1, 9), colour, shape) for colour, shape in zip(colours, shapes)]
+
+
+def describe(world: list[tuple[int, str, str]]) -> str:
+    parts = [f"{n} {colour} {_plural(shape, n)}" for n, colour, shape in world]
+    return f"There are {', '.join(parts[:-1])} and {parts[-1]}, from left to right."
+
+
+def _question(rng: random.Random, world: list[tuple[int, str, str]], kind: str, split: str) -> tuple[str, str]:
+    i, j = rng.sample(range(GROUPS), 2)
+    (n, colour, shape), (m, _, other) = world[i], world[j]
+    if kind == "count":
+        return f"How many {_plural(shape)} are there?", str(n)
+    if kind == "colour":
+        return f"What colour are the {_plural(shape)}?", colour
+    if kind == "left":
+        return f"What is left of the {_plural(shape)}?", f"the {_plural(world[i - 1][2])}" if i > 0 else "nothing"
+    if kind == "right":
+        last = i == GROUPS - 1
+        return f"What is right of the {_plural(shape)}?", "nothing" if last else f"the {_plural(world[i + 1][2])}"
+    if kind == "sum":
+        return f"How many {_plural(shape)} and {_plural(other)} are there?", str(n + m)
+    if kind == "difference":
+        (n, shape), (m, other) = sorted([(n, shape), (m, other)], reverse=True)
+        return f"How many more {_plural(shape)} than {_plural(other)} are there?", str(n - m)
+    small, big, zeros = rng.choice(UNITS)
+    numbers = [k for k in range(1, 100) if held_out(k) == (split != "train")]
+    number = rng.choice(numbers)
+    return f"How many {small} are in {number} {big if number != 1 else big[:-1]}?", f"{number}{zeros}"
+
+
+def dialogue(rng: random.Random, split: str, turns: int = TURNS) -> list[Message]:
+    """One conversation: the world and a first question, then ``turns - 1`` more questions, each answered."""
+    world = _world(rng)
+    messages: list[Message] = []
+    for turn in range(turns):
+        question, answer = _question(rng, world, rng.choice(KINDS), split)
+        messages.append({"role": "user", "content": f"{describe(world)} {question}" if turn == 0 else question})
+        messages.append({"role": "assistant", "content": answer})
+    return messages
+
+
+def dialogues(
+    split: str, count: int, seed: int = 0, turns: int = TURNS, num_train: int = NUM_TRAIN
+) -> list[list[Message]]:
+    """``count`` dialogues of ``split``; validation ones repeat none of the ``num_train`` training dialogues."""
+    if split not in ("train", "val", "test"):
+        from zoo.errors import ConfigError
+
+        raise ConfigError(f"unknown split {split!r} for dataset 'world'. Valid splits: train, val, test.")
+    stream = {"train": 0, "val": 1, "test": 2}[split]
+    rng = random.Random(f"world-{seed}-{stream}")
+    seen: set[str] = set()
+    if split != "train":
+        seen = {_key(d) for d in _cached(seed, turns, num_train)}
+    out: list[list[Message]] = []
+    while len(out) < count:
+        candidate = dialogue(rng, split, turns)
+        key = _key(candidate)
+        if key not in seen:
+            seen.add(key)
+            out.append(candidate)
+    return out
+
+
+def _key(messages: list[Message]) -> str:
+    return "\x00".join(m["content"] for m in messages)
+
+
+_TRAIN: dict[tuple[int, int, int], list[list[Message]]] = {}
+
+
+def _cached(seed: int, turns: int, count: int) -> list[list[Message]]:
+    """The training dialogues a validation split must not repeat, drawn once per process."""
+    if (seed, turns, count) not in _TRAIN:
+        _TRAIN.clear()
+        _TRAIN[(seed, turns, count)] = dialogues("train", count, seed, turns)
+    return _TRAIN[(seed, turns, count)]
+
+
+def kind_of(question: str) -> str:
+    """Which kind of question a user turn asks (for per-kind figures)."""
+    tests: list[tuple[str, Callable[[str], bool]]] = [
+        ("convert", lambda q: " are in " in q), ("difference", lambda q: "more" in q), ("sum", lambda q: " and " in q),
+        ("count", lambda q: q.startswith("How many")), ("colour", lambda q: "colour" in q),
+        ("left", lambda q: "left of" in q), ("right", lambda q: "right of" in q),
+    ]
+    last = question.rsplit(".", 1)[-1]
+    return next(name for name, test in tests if test(last))
