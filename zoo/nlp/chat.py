@@ -9,7 +9,7 @@
 
 Conversations are rendered with the tokenizer's chat template and learned on the assistant's tokens only
 (``task_args.loss_on=assistant``; ``all`` learns the whole text), in batches of conversations of similar length.
-Validation reports the perplexity of the assistant's tokens, and the exact match and token F1 of greedy answers
+Validation reports the perplexity of the assistant's tokens (whatever ``loss_on``; so does its loss), and the exact match and token F1 of greedy answers
 to the last question of the first ``task_args.eval_generate`` validation conversations (their earlier turns given).
 """
 
@@ -185,7 +185,9 @@ class Chat(Task):
                         val_lengths=evaluated_split(lengths))
 
     def _dataset(self, tokenizer: Any, data: ChatSplit, context: int, evaluated: bool) -> TokenizedChats:
-        encoded = chat_tokens.encode(tokenizer, data.conversations, self.options.loss_on, data.source)
+        # Validation learns nothing: its labels are the assistant's tokens whatever loss_on, for their perplexity.
+        loss_on = "assistant" if evaluated else self.options.loss_on
+        encoded = chat_tokens.encode(tokenizer, data.conversations, loss_on, data.source)
         cut = 0
         for item in encoded:
             if len(item.ids) > context:

@@ -3,9 +3,8 @@
 Each dialogue draws a world of three groups of objects in a row, e.g. "There are 4 red balls, 2 blue cubes and 7
 green cones, from left to right." The first user turn states the world and asks a question; the later turns ask
 more. Questions are about counts ("How many cubes are there?" 2), colours ("What colour are the cones?" green),
-positions ("What is left of the cubes?" the balls; "nothing" at the end of the row), arithmetic on the counts ("How
-many balls and cones are there?" 11, "How many more cones than cubes are there?" 5) and unit conversions ("How many
-centimetres are in 47 metres?" 4700).
+positions ("What is in the middle?" the cubes), arithmetic on the counts ("How many balls and cones are there?" 11)
+and unit conversions ("How many centimetres are in 47 metres?" 4700).
 
 Nothing can be memorised: every validation dialogue is about a world drawn for it (none equals a training
 dialogue), and conversions in validation use numbers that training never converts (:func:`held_out`). A model has
@@ -18,7 +17,6 @@ to read the world in the conversation, find the group a question names, and add,
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 
 Message = dict[str, str]
 
@@ -26,11 +24,12 @@ SHAPES = ("ball", "cube", "cone", "ring", "star", "disc")
 COLOURS = ("red", "blue", "green", "yellow", "white", "black", "pink")
 UNITS = (("centimetres", "metres", "00"), ("grams", "kilograms", "000"), ("millimetres", "metres", "000"),
          ("metres", "kilometres", "000"))
-KINDS = ("count", "colour", "left", "right", "sum", "difference", "convert")
+KINDS = ("count", "colour", "position", "sum", "convert")
+PLACES = ("on the left", "in the middle", "on the right")
 GROUPS = 3
 NUM_TRAIN = 12_000
 NUM_VAL = 400
-TURNS = 3  # questions per dialogue
+TURNS = 5  # questions per dialogue
 
 
 def held_out(number: int) -> bool:
@@ -61,16 +60,11 @@ def _question(rng: random.Random, world: list[tuple[int, str, str]], kind: str, 
         return f"How many {_plural(shape)} are there?", str(n)
     if kind == "colour":
         return f"What colour are the {_plural(shape)}?", colour
-    if kind == "left":
-        return f"What is left of the {_plural(shape)}?", f"the {_plural(world[i - 1][2])}" if i > 0 else "nothing"
-    if kind == "right":
-        last = i == GROUPS - 1
-        return f"What is right of the {_plural(shape)}?", "nothing" if last else f"the {_plural(world[i + 1][2])}"
+    if kind == "position":
+        place = rng.randrange(GROUPS)
+        return f"What is {PLACES[place]}?", f"the {_plural(world[place][2])}"
     if kind == "sum":
         return f"How many {_plural(shape)} and {_plural(other)} are there?", str(n + m)
-    if kind == "difference":
-        (n, shape), (m, other) = sorted([(n, shape), (m, other)], reverse=True)
-        return f"How many more {_plural(shape)} than {_plural(other)} are there?", str(n - m)
     small, big, zeros = rng.choice(UNITS)
     numbers = [k for k in range(1, 100) if held_out(k) == (split != "train")]
     number = rng.choice(numbers)
@@ -128,10 +122,11 @@ def _cached(seed: int, turns: int, count: int) -> list[list[Message]]:
 
 def kind_of(question: str) -> str:
     """Which kind of question a user turn asks (for per-kind figures)."""
-    tests: list[tuple[str, Callable[[str], bool]]] = [
-        ("convert", lambda q: " are in " in q), ("difference", lambda q: "more" in q), ("sum", lambda q: " and " in q),
-        ("count", lambda q: q.startswith("How many")), ("colour", lambda q: "colour" in q),
-        ("left", lambda q: "left of" in q), ("right", lambda q: "right of" in q),
-    ]
-    last = question.rsplit(".", 1)[-1]
-    return next(name for name, test in tests if test(last))
+    last = question.rsplit(". ", 1)[-1]
+    if " are in " in last:
+        return "convert"
+    if " and " in last:
+        return "sum"
+    if last.startswith("How many"):
+        return "count"
+    return "colour" if "colour" in last else "position"
