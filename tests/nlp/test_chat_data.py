@@ -76,6 +76,14 @@ def test_chatterbot_corpus_yaml_file_and_directory(tmp_path: Path) -> None:
                                                              *expected]))
 
 
+def test_malformed_chatterbot_conversations_are_skipped_with_a_warning(tmp_path: Path, caplog) -> None:
+    # As in chatterbot-corpus 1.3.3 english/trivia.yml: a question and its answer fused into one string.
+    (tmp_path / "trivia.yml").write_text("conversations:\n- - Who?\n  - Pandora\n- In a game?\n  - '22'\n")
+    assert dialogues.read_file(tmp_path / "trivia.yml") == [
+        [{"role": "user", "content": "Who?"}, {"role": "assistant", "content": "Pandora"}]]
+    assert "skipped 1 malformed conversation(s)" in caplog.text
+
+
 def test_chat_files_finds_train_and_val_in_root(tmp_path: Path) -> None:
     (tmp_path / "train.jsonl").write_text(json.dumps({"messages": GREETING}) + "\n")
     (tmp_path / "dev.jsonl").write_text(json.dumps({"messages": WEATHER}) + "\n")
@@ -102,7 +110,7 @@ def test_hub_dataset_from_the_datasets_cache(tmp_path: Path) -> None:
      r"bad.jsonl:1, message 0: unknown role 'narrator'; roles are system, user, assistant"),
     ("bad.json", json.dumps([{"conversations": [{"from": "robot", "value": "Beep"}]}]),
      r"bad.json, record 0, turn 0: unknown role 'robot'"),
-    ("bad.yml", "conversations:\n- - only one line\n", r"bad.yml, conversation 0: a conversation needs at least two"),
+    ("bad.yml", "conversations:\n- - only one line\n", r"bad.yml: no conversation is a list of two or more lines"),
 ])
 def test_an_unknown_role_or_shape_is_one_line_naming_the_record(tmp_path: Path, name, text, message) -> None:
     (tmp_path / name).write_text(text)

@@ -20,6 +20,7 @@ the record. Without a validation file a seeded ``val_fraction`` of the conversat
 from __future__ import annotations
 
 import json
+import logging
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "chatgpt"
 SUFFIXES = {".txt": "text", ".text": "text", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json",
             ".yml": "chatterbot", ".yaml": "chatterbot"}
 _VAL_NAMES = ("val", "valid", "validation", "dev", "test")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -178,8 +180,18 @@ def _read_chatterbot(path: Path) -> list[list[Message]]:
         raise ConfigError(f"{path}: not YAML ({str(error).splitlines()[0]})") from None
     if not isinstance(data, dict) or not isinstance(data.get("conversations"), list):
         raise ConfigError(f"{path}: a chatterbot-corpus file has a 'conversations' list of lists of lines")
-    return [alternating(turns if isinstance(turns, list) else [turns], f"{path}, conversation {i}")
-            for i, turns in enumerate(data["conversations"])]
+    good, bad = [], []
+    for index, turns in enumerate(data["conversations"]):
+        if isinstance(turns, list) and len(turns) >= 2 and all(isinstance(t, str) for t in turns):
+            good.append(alternating(turns, f"{path}, conversation {index}"))
+        else:
+            bad.append(index)
+    if bad:  # the corpus itself has a few (english/trivia.yml 13: a question and its answer fused into one string)
+        log.warning("%s: skipped %d malformed conversation(s) (not a list of two or more lines): %s", path, len(bad),
+                    ", ".join(map(str, bad[:10])))
+    if not good:
+        raise ConfigError(f"{path}: no conversation is a list of two or more lines (user, assistant, ...)")
+    return good
 
 
 def _hold_out(conversations: list[list[Message]], split: str, val_fraction: float, seed: int) -> list[list[Message]]:
