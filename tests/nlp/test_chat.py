@@ -175,3 +175,12 @@ def test_a_pretrained_base_model_gets_chatml_and_its_checkpoint_needs_no_origina
 def test_model_args_pretrained_is_refused() -> None:
     with pytest.raises(ConfigError, match="model.pretrained=PATH"):
         zoo.train(task="nlp", problem="chat", model="causal_lm", overrides={"model.args.pretrained": "x"})
+
+
+def test_the_forward_pass_exports_to_torchscript(trained: Path, tmp_path: Path) -> None:
+    from zoo.hub.export import export
+
+    exported = export(trained / "checkpoints" / "best", "torchscript", tmp_path / "chat.pt")
+    assert exported.max_abs_diff is not None and exported.max_abs_diff < 1e-4
+    assert exported.signature.startswith("input_ids (batch, sequence) int64, attention_mask (batch, sequence) int64 "
+                                         "-> logits (batch, sequence, ")

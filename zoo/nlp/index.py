@@ -6,8 +6,6 @@ _TRANSFORMERS = "https://github.com/huggingface/transformers"
 _SEQ2SEQ = "ids of a joint unigram tokenizer trained on both languages, <= max_length tokens ({} in its recipe)"
 _INPUT = "WordPiece ids trained on the data, <= max_length tokens ({} in its recipe{})"
 _CHAT_INPUT = "conversations in ChatML, byte-level BPE ids trained on the data, <= max_length tokens ({} in its recipe)"
-PARAMS_LLAMA_TINY = 0
-PARAMS_LLAMA_SMALL = 0
 
 TASK = make_task(
     "nlp",
@@ -178,7 +176,7 @@ TASK = make_task(
             name="llama_tiny",
             builder="zoo.nlp.causal:llama_tiny",
             description="A 3-layer Llama (hidden 128, 4 heads, RoPE, SwiGLU) from transformers, trained from scratch.",
-            params=PARAMS_LLAMA_TINY,
+            params=691_072,
             input=_CHAT_INPUT.format(256),
             default_dataset="world",
             recipe="nlp/llama_tiny_world",
@@ -191,8 +189,8 @@ TASK = make_task(
             builder="zoo.nlp.causal:llama_small",
             description="A 12-layer Llama (hidden 768, 12 heads, 4 key-value heads) from transformers, from scratch: "
             "for GPUs.",
-            params=PARAMS_LLAMA_SMALL,
-            input=_CHAT_INPUT.format(256),
+            params=76_284_672,
+            input=_CHAT_INPUT.format(512),
             default_dataset="world",
             recipe="nlp/llama_small_world",
             license="Apache-2.0",
