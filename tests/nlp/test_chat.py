@@ -178,7 +178,7 @@ def test_model_args_pretrained_is_refused() -> None:
 
 
 def test_the_forward_pass_exports_to_torchscript(trained: Path, tmp_path: Path) -> None:
-    from zoo.hub.export import export
+    from zoo.export import export
 
     exported = export(trained / "checkpoints" / "best", "torchscript", tmp_path / "chat.pt")
     assert exported.max_abs_diff is not None and exported.max_abs_diff < 1e-4

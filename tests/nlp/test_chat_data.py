@@ -157,5 +157,5 @@ def test_world_answers_are_right() -> None:
             elif "colour" in q:
                 assert a == colours[words[-1].rstrip("s")]
             else:
-                index = order.index(words[-1].rstrip("s")) + (-1 if "left" in q else 1)
-                assert a == (f"the {order[index]}s" if 0 <= index < len(order) else "nothing")
+                place = {"left": 0, "middle": 1, "right": 2}[words[-1]]
+                assert a == f"the {order[place]}s"

@@ -63,7 +63,7 @@ def llama_small(
 def locate(pretrained: str) -> tuple[str, dict[str, Any]]:
     """Where ``from_pretrained`` reads ``pretrained`` from, and how: a GGUF file as its folder and ``gguf_file``, a
     directory (or a catalog entry, fetched) with ``local_files_only``, anything else as a hub id."""
-    from zoo.nlp.tokenization import local_checkpoint
+    from zoo.pretrained import local_path
 
     if not pretrained:
         raise ConfigError("model 'causal_lm' fine-tunes a pretrained model: set model.pretrained to a local "
@@ -77,7 +77,7 @@ def locate(pretrained: str) -> tuple[str, dict[str, Any]]:
         if importlib.util.find_spec("gguf") is None:
             raise ConfigError(f"reading {path.name} needs the gguf package: pip install 'zoo[gguf]' (gguf, accelerate)")
         return str(path.parent), {"gguf_file": path.name, "local_files_only": True}
-    resolved = local_checkpoint(pretrained)
+    resolved = local_path("nlp", "causal_lm", pretrained)  # a catalog snapshot fetched, a path, or a hub id
     if Path(resolved).expanduser().is_dir():
         return str(Path(resolved).expanduser()), {"local_files_only": True}
     return resolved, {}

@@ -326,6 +326,11 @@ class Chat(Task):
             results += [{"input": text, "answer": answer} for text, answer in zip(texts, answers)]
         return results
 
+    def predict_inputs(self, directory: Path, info: dict[str, Any]) -> list[str]:
+        """Prompts as a user types them: the first user turns of two validation conversations."""
+        path = self.write_samples(directory, 2)[0]
+        return path.read_text(encoding="utf-8").splitlines()
+
     def format_prediction(self, prediction: dict[str, Any]) -> str:
         return prediction["answer"]
 

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from zoo.hub.export import BATCH, ExportSpec
+from zoo.export import BATCH, ExportSpec
 
 SEQUENCE = "sequence"
 
