@@ -259,8 +259,8 @@ class Chat(Task):
 
     def train_step(self, model: nn.Module, batch: dict[str, Any]) -> StepOutput:
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False).logits
-        loss, count = shifted_loss(logits, batch["labels"])
-        return StepOutput(loss, count)
+        loss, _ = shifted_loss(logits, batch["labels"])
+        return StepOutput(loss, batch["input_ids"].shape[0])  # the loss is the mean over the batch's learned tokens
 
     def eval_step(self, model: nn.Module, batch: dict[str, Any], metrics: MetricCollection) -> StepOutput:
         logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], use_cache=False).logits
@@ -271,7 +271,7 @@ class Chat(Task):
             answers = self.answers(model, batch["prompt_ids"], batch["prompt_mask"], self._eval_options())
             metrics["exact_match"].update(answers, batch["answers"])
             metrics["token_f1"].update(answers, batch["answers"])
-        return StepOutput(loss, count)
+        return StepOutput(loss, batch["input_ids"].shape[0])
 
     def _eval_options(self) -> GenerationOptions:
         return GenerationOptions(max_new_tokens=self.options.eval_max_new_tokens)
@@ -332,7 +332,7 @@ class Chat(Task):
         return path.read_text(encoding="utf-8").splitlines()
 
     def format_prediction(self, prediction: dict[str, Any]) -> str:
-        return prediction["answer"]
+        return prediction["answer"] or "(an empty answer: the model ended its turn at once)"
 
     def write_samples(self, directory: Path, count: int) -> list[Path]:
         """``prompts.txt``: the first user turn of validation conversations, one per line (``predict --file``);

@@ -176,7 +176,6 @@ TASK = make_task(
             name="llama_tiny",
             builder="zoo.nlp.causal:llama_tiny",
             description="A 3-layer Llama (hidden 128, 4 heads, RoPE, SwiGLU) from transformers, trained from scratch.",
-            params=691_072,
             input=_CHAT_INPUT.format(256),
             default_dataset="world",
             recipe="nlp/llama_tiny_world",
@@ -189,7 +188,6 @@ TASK = make_task(
             builder="zoo.nlp.causal:llama_small",
             description="A 12-layer Llama (hidden 768, 12 heads, 4 key-value heads) from transformers, from scratch: "
             "for GPUs.",
-            params=76_284_672,
             input=_CHAT_INPUT.format(512),
             default_dataset="world",
             recipe="nlp/llama_small_world",
@@ -202,7 +200,6 @@ TASK = make_task(
             builder="zoo.nlp.causal:causal_lm",
             description="Any pretrained AutoModelForCausalLM (model.pretrained: a local directory, a GGUF file or a "
             "hub id), fine-tuned with its own tokenizer and chat template. Parameters: SmolLM2-135M-Instruct.",
-            params=134_515_008,
             input="conversations through the model's chat template (ChatML when it has none), <= max_length tokens",
             default_dataset="chatterbot",
             recipe="nlp/causal_lm_chatterbot",
