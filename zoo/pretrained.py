@@ -109,9 +109,9 @@ def local_path(task: str, model: str, source: str) -> str:
 
     found = locate(task, model, source, own_weights=True)
     if found.kind == "catalog":
-        if found.entry.format != SNAPSHOT:
+        if found.entry.format != SNAPSHOT and "pretrained" not in found.entry.builder_args:
             raise ConfigError(f"{found.name} is a weights file; model {model!r} reads a model directory")
-        return str(fetch(found.entry))
+        return str(fetch(found.entry))  # a snapshot folder, or a file the builder reads (a backbone's weights)
     if found.kind == "zoo":
         raise ConfigError(f"model.pretrained={found.name} is a zoo checkpoint; model {model!r} starts from a "
                           "Hugging Face directory or hub id (continue a zoo run with --resume instead)")

@@ -79,7 +79,8 @@ def shapes(model: Any) -> dict[str, tuple[int, ...]]:
 # task -> (library, "module:function") pairs; each function gives (entries, label sets) for the task's model names.
 UPSTREAM: dict[str, list[tuple[str, str]]] = {
     "vision": [("torchvision", "zoo.vision.upstream:torchvision_classifiers"),
-               ("torchvision", "zoo.vision.video_upstream:torchvision_video")],
+               ("torchvision", "zoo.vision.video_upstream:torchvision_video"),
+               ("torchvision", "zoo.vision.upstream:torchvision_detectors")],
     "driving": [("torchvision", "zoo.driving.upstream:torchvision_driving")],
     "medical": [("torchvision", "zoo.medical.upstream:torchvision_backbones")],
     "speech": [("torchaudio", "zoo.speech.upstream:torchaudio_asr")],

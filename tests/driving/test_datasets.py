@@ -7,6 +7,7 @@ import torch
 from tests.conftest import SHARED_DATA
 from tests.driving import files
 from zoo.driving import datasets, draw, formats, scenes
+from zoo.problems.detection import formats as box_formats
 from zoo.errors import ConfigError, DatasetNotFoundError, ZooError
 
 KITTI_SAMPLE = SHARED_DATA / "driving" / "kitti_object_sample"
@@ -54,7 +55,7 @@ def test_coco_keeps_road_users_flags_crowds_and_converts_xywh(tmp_path):
     assert target["boxes"].tolist() == [[4, 6, 24, 16], [30, 5, 38, 35], [40, 5, 60, 35]]
     assert [split.classes[i - 1] for i in target["labels"].tolist()] == ["car", "person", "person"]
     assert target["iscrowd"].tolist() == [0, 0, 1]  # the crowd of people is kept as an ignore region
-    records, _ = formats.read_coco(root / "annotations" / "instances_val2017.json", root / "val2017", None)
+    records, _ = box_formats.read_coco(root / "annotations" / "instances_val2017.json", root / "val2017", None)
     assert [r.crowd for r in records] == [[False, False, True], [False]]
     everything = datasets.coco("train", root=str(root), classes=None, keep_empty=True)
     assert everything.classes == ["person", "car", "dog"] and len(everything.dataset) == 2
@@ -66,11 +67,11 @@ def test_coco_keeps_road_users_flags_crowds_and_converts_xywh(tmp_path):
 
 def test_voc_xml_is_one_based_and_difficult_objects_are_ignore_regions(tmp_path):
     root = files.write_voc(tmp_path / "voc")
-    record = formats.read_voc_xml(root / "VOCdevkit" / "VOC2012" / "Annotations" / "2008_000001.xml")
+    record = box_formats.read_voc_xml(root / "VOCdevkit" / "VOC2012" / "Annotations" / "2008_000001.xml")
     assert record.image.name == "2008_000001.jpg" and (record.width, record.height) == (80, 60)
     assert record.names == ["car", "person", "cat"] and record.boxes[0] == (10.0, 20.0, 40.0, 50.0)
     assert record.crowd == [False, True, False]  # the difficult person
-    assert formats.read_voc_xml(root / "VOCdevkit" / "VOC2012" / "Annotations" / "2008_000001.xml",
+    assert box_formats.read_voc_xml(root / "VOCdevkit" / "VOC2012" / "Annotations" / "2008_000001.xml",
                                 keep_difficult=True).crowd == [False, False, False]
     train, val = datasets.voc("train", root=str(root)), datasets.voc("val", root=str(root))
     assert len(train.dataset) == 2 and len(val.dataset) == 1 and train.classes == list(formats.VOC_ROAD_USERS)

@@ -5,7 +5,8 @@ import torch
 
 from tests.driving import files
 from zoo.driving import datasets
-from zoo.driving.metrics import DetectionAP, SegmentationScores
+from zoo.driving.metrics import SegmentationScores
+from zoo.problems.detection.metrics import DetectionAP
 
 CLASSES = ["car", "pedestrian", "cyclist", "truck"]
 

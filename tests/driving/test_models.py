@@ -9,8 +9,11 @@ import torch
 from safetensors.torch import save_file
 
 from zoo import recipes, registry
-from zoo.driving import detectors, segmenters
+from zoo.driving import segmenters
+from zoo.problems.detection import detectors
 from zoo.errors import ConfigError, HeadReinitializedWarning
+
+SEGMENTATION_MODELS = registry.get_task("driving").models_for("segmentation")
 from zoo.hub import catalog
 from zoo.task import load_task
 

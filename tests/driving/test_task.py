@@ -16,7 +16,7 @@ from tests.driving import files
 from zoo import recipes
 from zoo.data import SeededDataset
 from zoo.driving import scenes
-from zoo.driving.task import _loss_mode
+from zoo.problems.detection.task import _loss_mode
 from zoo.errors import ConfigError
 from zoo.task import load_task
 

@@ -3,13 +3,8 @@
 import pytest
 import torch
 
-from zoo.driving.transforms import (
-    DetectionTransform,
-    RandomRescale,
-    SegmentationTransform,
-    collate_detection,
-    objects_only,
-)
+from zoo.driving.transforms import RandomRescale, SegmentationTransform
+from zoo.problems.detection.transforms import DetectionTransform, collate_detection, objects_only
 from zoo.errors import ConfigError
 
 RED, GREEN, BLUE = (230, 20, 20), (20, 230, 20), (20, 20, 230)

@@ -168,7 +168,7 @@ def test_onnx_export_of_the_crnn_is_refused_in_one_line_naming_torchscript(check
 
 
 def test_a_driving_detector_has_a_one_line_error_naming_what_to_export_instead():
-    from zoo.driving.detectors import fcos_mobilenet_v3
+    from zoo.problems.detection.detectors import fcos_mobilenet_v3
 
     with pytest.raises(ExportError) as error:
         export_spec("driving", fcos_mobilenet_v3(num_classes=3), "fcos_mobilenet_v3", {})

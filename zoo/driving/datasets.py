@@ -1,10 +1,10 @@
-"""Driving datasets: the embedded road scenes, KITTI, COCO-format, Pascal VOC and Penn-Fudan boxes, Cityscapes masks.
+"""Driving datasets: the embedded road and aerial scenes, KITTI, VisDrone-DET, COCO-format, Pascal VOC and Penn-Fudan
+boxes, Cityscapes masks.
 
-Detection items are ``(image, target)``: image a uint8 tensor (3, H, W), target ``{"boxes": float32 (N, 4) xyxy
-pixels, "labels": int64 (N,), "iscrowd": int64 (N,)}`` with labels 1..K (0 is the detectors' background) and
-``iscrowd`` 1 for the regions the upstream evaluation ignores (KITTI DontCare, COCO crowds, VOC difficult objects),
-0 for objects; every detection dataset carries it, zeros when it has no such region. Segmentation items are
-``(image, mask)``: mask int64 (H, W) of class indices, 255 where unlabelled. Files are decoded on access.
+Detection items are the shared detection problem's (zoo.problems.detection.datasets): ``(image, target)`` with
+``boxes``, ``labels`` 1..K and ``iscrowd`` 1 for the regions the upstream evaluation ignores (KITTI DontCare, VisDrone
+ignored regions, COCO crowds, VOC difficult objects). Segmentation items are ``(image, mask)``: mask int64 (H, W) of
+class indices, 255 where unlabelled. Files are decoded on access.
 """
 
 from __future__ import annotations
@@ -19,12 +19,16 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from zoo.driving import formats, scenes
+from zoo.driving import aerial, formats, scenes
 from zoo.errors import ConfigError, DatasetNotFoundError
-from zoo.paths import data_dir
+from zoo.problems.detection import datasets as shared
+from zoo.problems.detection.datasets import DetectionFiles, read_rgb
+from zoo.problems.detection.formats import ImageRecord
 
 SPLITS = ("train", "val")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+IMAGE_SUFFIXES = shared.IMAGE_SUFFIXES
+__all__ = ["DetectionFiles", "read_rgb", "road_scenes", "aerial_scenes", "kitti", "visdrone", "coco", "voc",
+           "penn_fudan", "cityscapes"]
 
 
 @dataclass
@@ -38,42 +42,11 @@ class DrivingSplit:
 
 
 def _split(split: str, dataset: str) -> str:
-    aliases = {"train": "train", "val": "val", "test": "val"}
-    if split not in aliases:
-        raise ConfigError(f"unknown split {split!r} for dataset {dataset!r}; valid: train, val ('test' means val)")
-    return aliases[split]
-
-
-def read_rgb(path: str | Path) -> torch.Tensor:
-    """An image file as uint8 (3, H, W)."""
-    with Image.open(path) as image:
-        return torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1).contiguous()
+    return shared.split_name(split, dataset)
 
 
 def _target(boxes: Any, labels: Any, crowd: Any = None) -> dict[str, torch.Tensor]:
-    labels = torch.as_tensor(labels, dtype=torch.int64).reshape(-1)
-    crowd = torch.zeros_like(labels) if crowd is None else torch.as_tensor(crowd, dtype=torch.int64).reshape(-1)
-    return {"boxes": torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4), "labels": labels, "iscrowd": crowd}
-
-
-class DetectionFiles(Dataset):
-    """Annotated image files; names outside ``classes`` are dropped, the rest become labels 1..K, ignore regions
-    flagged in ``iscrowd``."""
-
-    def __init__(self, records: list[formats.ImageRecord], classes: Sequence[str]):
-        index = {name: i + 1 for i, name in enumerate(classes)}
-        self.images = [r.image for r in records]
-        self.targets = []
-        for r in records:
-            kept = [(box, index[name], crowd) for box, name, crowd in zip(r.boxes, r.names, r.crowd) if name in index]
-            self.targets.append(_target([k[0] for k in kept], [k[1] for k in kept], [k[2] for k in kept]))
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        target = self.targets[index]
-        return read_rgb(self.images[index]), {k: v.clone() for k, v in target.items()}
+    return shared.target(boxes, labels, crowd)
 
 
 class SceneDetection(Dataset):
@@ -111,15 +84,11 @@ def road_scenes(
 
 
 def _root(root: str | None, name: str) -> Path:
-    return Path(root).expanduser() if root else data_dir() / name
+    return shared.root_dir(root, name)
 
 
 def _holdout(count: int, val_fraction: float, name: str) -> list[bool]:
-    """A fixed, evenly spread validation subset of a set that has no published split: every k-th item."""
-    if not 0 < val_fraction < 1:
-        raise ConfigError(f"data.args.val_fraction must be between 0 and 1 for {name}, got {val_fraction}")
-    every = max(round(1 / val_fraction), 2)
-    return [i % every == every - 1 for i in range(count)]
+    return shared.holdout(count, val_fraction, name)
 
 
 def kitti(
@@ -154,7 +123,7 @@ def kitti(
         image = images_dir / f"{label.stem}.png"
         if not image.is_file():
             raise DatasetNotFoundError(f"{label} has no image: expected {image}")
-        record = formats.ImageRecord(image)
+        record = ImageRecord(image)
         for obj in formats.read_kitti_label(label):
             if obj.type == formats.KITTI_IGNORED:
                 for name in names:
@@ -173,65 +142,84 @@ def coco(
     "annotations/instances_val2017.json", train_images: str = "train2017", val_images: str = "val2017",
     keep_empty: bool = False,
 ) -> DrivingSplit:
-    """Any COCO-format detection set; ``classes`` keeps road users by default (null keeps every category).
-
-    Crowd annotations are kept as ignore boxes; ``keep_empty`` keeps the images that have no other box.
-    """
-    split = _split(split, "coco")
-    folder = _root(root, "coco")
-    annotations = folder / (train_annotations if split == "train" else val_annotations)
-    images = folder / (train_images if split == "train" else val_images)
-    if not annotations.is_file() or not images.is_dir():
-        raise DatasetNotFoundError(
-            f"COCO files not found: expected {annotations} and the images in {images}. For COCO 2017 download "
-            "annotations_trainval2017.zip, train2017.zip and val2017.zip from https://cocodataset.org/#download and "
-            f"unzip them into {folder}; for another COCO-format set, set data.args.root and "
-            f"data.args.{split}_annotations / data.args.{split}_images."
-        )
-    records, names = formats.read_coco(annotations, images, tuple(classes) if classes else None)
-    if not keep_empty:
-        records = [r for r in records if not all(r.crowd)]
-    return DrivingSplit(DetectionFiles(records, names), names, "detection")
+    """Any COCO-format detection set (the shared reader); ``classes`` keeps road users by default (null keeps every
+    category). Crowd annotations are kept as ignore boxes; ``keep_empty`` keeps the images that have no other box."""
+    found = shared.coco(split, root, classes, train_annotations, val_annotations, train_images, val_images,
+                        keep_empty)
+    return DrivingSplit(found.dataset, found.classes, "detection")
 
 
 def voc(
     split: str = "train", root: str | None = None, year: str = "2012", classes: Sequence[str] | None =
     formats.VOC_ROAD_USERS, keep_difficult: bool = False, val_fraction: float = 0.2,
 ) -> DrivingSplit:
-    """Pascal VOC layout (Annotations/*.xml, JPEGImages/, ImageSets/Main/{train,val}.txt); any VOC-XML set works.
+    """Pascal VOC layout (the shared reader), road users by default; ``classes`` null keeps every name."""
+    found = shared.voc(split, root, year, classes, keep_difficult, val_fraction)
+    return DrivingSplit(found.dataset, found.classes, "detection")
 
-    ``root`` may be VOCdevkit's parent, VOCdevkit, or the folder holding Annotations/; without
-    ImageSets/Main/<split>.txt every 5th annotation is the validation split. ``classes`` null keeps every name.
-    ``difficult`` objects are ignore boxes, or ordinary objects with ``keep_difficult``; images without an ordinary
-    object of ``classes`` are left out.
+
+def visdrone(
+    split: str = "train", root: str | None = None, classes: Sequence[str] | None = None, train_dir: str =
+    "VisDrone2019-DET-train", val_dir: str = "VisDrone2019-DET-val",
+) -> DrivingSplit:
+    """VisDrone-DET: ``root/<train_dir|val_dir>/{images/*.jpg, annotations/*.txt}`` (the release's folders; ``root``
+    may also be one split's folder, holding images/ and annotations/ itself, for both splits).
+
+    As in VisDrone's own DET toolkit, only categories 1..10 are scored: a category-0 line (an ignored region) becomes
+    one ignore box per class, as KITTI's DontCare does, so detections inside it count neither way; a line scored 0
+    is an ignore box of its own class; category 11 ("others") is neither an object nor an ignore region and is left
+    out of the labels, so a detection on it is a false positive, as the toolkit counts it. ``classes`` keeps a
+    subset of the ten (e.g. [car, van, bus, truck]).
     """
-    split = _split(split, "voc")
-    folder = _root(root, "voc")
-    base = next((c for c in (folder / "VOCdevkit" / f"VOC{year}", folder / f"VOC{year}", folder)
-                 if (c / "Annotations").is_dir()), None)
-    if base is None:
+    split = _split(split, "visdrone")
+    folder = _root(root, "visdrone")
+    base = folder / (train_dir if split == "train" else val_dir)
+    if not (base / "annotations").is_dir():
+        base = folder
+    images_dir, labels_dir = base / "images", base / "annotations"
+    if not images_dir.is_dir() or not labels_dir.is_dir():
         raise DatasetNotFoundError(
-            f"Pascal VOC files not found: expected {folder}/VOCdevkit/VOC{year}/Annotations (or Annotations/ directly "
-            f"in {folder}). Download VOCtrainval from http://host.robots.ox.ac.uk/pascal/VOC/ and extract it into "
-            f"{folder}, or set data.args.root to a folder with Annotations/ and JPEGImages/."
+            f"VisDrone-DET files not found: expected {folder}/{train_dir if split == 'train' else val_dir}/images and "
+            "annotations. Download VisDrone2019-DET-train.zip and VisDrone2019-DET-val.zip from "
+            f"https://github.com/VisDrone/VisDrone-Dataset, unzip both into {folder}, or set data.args.root."
         )
-    listing = base / "ImageSets" / "Main" / f"{split}.txt"
-    if listing.is_file():
-        ids = [line.split()[0] for line in listing.read_text().splitlines() if line.strip()]
-        files = [base / "Annotations" / f"{image_id}.xml" for image_id in ids]
-    else:
-        every = sorted((base / "Annotations").glob("*.xml"))
-        files = [f for f, held in zip(every, _holdout(len(every), val_fraction, "voc")) if held == (split == "val")]
+    names = list(classes) if classes else list(formats.VISDRONE_CLASSES)
+    unknown = [c for c in names if c not in formats.VISDRONE_CLASSES]
+    if unknown:
+        raise ConfigError(f"data.args.classes {unknown} are not VisDrone classes; valid: "
+                          f"{', '.join(formats.VISDRONE_CLASSES)}")
     records = []
-    for file in files:
-        if not file.is_file():
-            raise DatasetNotFoundError(f"{listing} lists {file.stem}, but {file} is missing")
-        record = formats.read_voc_xml(file, keep_difficult)
-        record.image = base / "JPEGImages" / record.image.name
+    for label in sorted(labels_dir.glob("*.txt")):
+        image = next((images_dir / f"{label.stem}{suffix}" for suffix in (".jpg", ".png", ".jpeg")
+                      if (images_dir / f"{label.stem}{suffix}").is_file()), None)
+        if image is None:
+            raise DatasetNotFoundError(f"{label} has no image: expected {images_dir}/{label.stem}.jpg")
+        record = ImageRecord(image)
+        for obj in formats.read_visdrone(label):
+            if obj.category == formats.VISDRONE_IGNORED:
+                for name in names:
+                    record.add(obj.box, name, crowd=True)
+            elif obj.category != formats.VISDRONE_OTHERS:
+                record.add(obj.box, formats.VISDRONE_CLASSES[obj.category - 1], crowd=obj.score == 0)
         records.append(record)
-    names = list(classes) if classes else sorted({n for r in records for n, c in zip(r.names, r.crowd) if not c})
-    records = [r for r in records if any(n in names and not c for n, c in zip(r.names, r.crowd))]
+    if not records:
+        raise DatasetNotFoundError(f"no VisDrone annotations in {labels_dir}")
     return DrivingSplit(DetectionFiles(records, names), names, "detection")
+
+
+def aerial_scenes(
+    split: str = "train", num_train: int = 600, num_val: int = 100, size: int = 192, seed: int = 0,
+    min_gsd: float = 4.0, max_gsd: float = 8.0,
+) -> DrivingSplit:
+    """Embedded: generated top-down scenes seen by a drone at different heights (see aerial.py); ``min_gsd`` and
+    ``max_gsd`` bound the pixels per metre, i.e. the flying height."""
+    split = _split(split, "aerial_scenes")
+    if size < 64:
+        raise ConfigError(f"aerial_scenes needs images of at least 64x64 pixels, got {size}")
+    if not 0 < min_gsd <= max_gsd:
+        raise ConfigError(f"aerial_scenes needs 0 < min_gsd <= max_gsd, got {min_gsd}, {max_gsd}")
+    items = aerial.generate(split, num_train if split == "train" else num_val, seed, size, min_gsd, max_gsd)
+    return DrivingSplit(aerial.AerialDetection(items), list(aerial.CLASSES), "detection", (size, size))
 
 
 def penn_fudan(split: str = "train", root: str | None = None, num_val: int = 50) -> DrivingSplit:
@@ -253,7 +241,7 @@ def penn_fudan(split: str = "train", root: str | None = None, num_val: int = 50)
         if not annotation.is_file():
             raise DatasetNotFoundError(f"{image} has no annotation: expected {annotation}")
         boxes = formats.read_penn_fudan(annotation)
-        records.append(formats.ImageRecord(image, boxes, ["pedestrian"] * len(boxes)))
+        records.append(ImageRecord(image, boxes, ["pedestrian"] * len(boxes)))
     return DrivingSplit(DetectionFiles(records, ["pedestrian"]), ["pedestrian"], "detection")
 
 

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from zoo import registry
 from zoo.errors import ExportError
 from zoo.export import BATCH, ExportSpec
+from zoo.problems.detection.export import export_spec as detection_export_spec
 
 
 class SegmentationLogits(nn.Module):
@@ -32,12 +33,10 @@ class SegmentationLogits(nn.Module):
 def export_spec(model: nn.Module, model_name: str, info: dict[str, Any]) -> ExportSpec:
     segmenters = registry.get_task("driving").models_for("segmentation")
     if model_name not in segmenters:
-        raise ExportError(
-            f"driving detector {model_name!r} cannot be exported by zoo export: it takes a list of images and "
-            "returns boxes per image, sizes that tracing cannot keep dynamic. Script it instead, as torchvision "
-            "supports for its detectors: torch.jit.script(zoo.api.load(CHECKPOINT).model) (it then returns "
-            f"(losses, detections)); or export a segmentation model ({', '.join(segmenters)})"
-        )
+        try:
+            return detection_export_spec(model, model_name, info)
+        except ExportError as error:
+            raise ExportError(f"driving {error}; or export a segmentation model ({', '.join(segmenters)})") from None
     size = info.get("image_size") or info.get("resize_size") or 520
     height, width = (size, size) if isinstance(size, int) else size
     return ExportSpec(

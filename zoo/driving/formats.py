@@ -1,20 +1,15 @@
-"""Parsers of the upstream annotation formats: KITTI label_2, COCO JSON, Pascal VOC XML, Penn-Fudan and Cityscapes.
+"""Parsers of driving's own annotation formats: KITTI label_2, VisDrone-DET, Penn-Fudan and Cityscapes label ids.
 
-Each returns plain records (file names, xyxy boxes in pixels, class names) and raises a
-:class:`~zoo.errors.ZooError` naming the file and line of anything malformed, so a broken download is found at load
-time rather than as a shape error in the middle of training.
-
-Regions that the upstream evaluation ignores are kept and flagged ``crowd`` rather than dropped: COCO's
-``iscrowd`` annotations and VOC's ``difficult`` objects (KITTI's DontCare lines are kept by the label reader as
-their own type). A detection inside such a region is then neither a true nor a false positive, as upstream.
+Each raises a :class:`~zoo.errors.ZooError` naming the file and line of anything malformed. KITTI's DontCare lines
+are kept by the label reader as their own type, VisDrone's ignored regions (category 0) as theirs; the loaders turn
+them into ignore regions (``crowd``). COCO JSON, Pascal VOC XML and YOLO files are the shared detection problem's
+(zoo.problems.detection.formats); the road-user class lists for them are here.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from zoo.errors import ZooError
@@ -23,30 +18,10 @@ KITTI_CLASSES: tuple[str, ...] = ("Car", "Van", "Truck", "Pedestrian", "Person_s
 KITTI_IGNORED = "DontCare"  # regions left unlabelled: neither objects nor background, ignored by the evaluation
 COCO_ROAD_USERS: tuple[str, ...] = ("person", "bicycle", "car", "motorcycle", "bus", "truck", "traffic light")
 VOC_ROAD_USERS: tuple[str, ...] = ("person", "bicycle", "car", "motorbike", "bus")
-
-Box = tuple[float, float, float, float]  # x_min, y_min, x_max, y_max in pixels
-
-
-@dataclass
-class ImageRecord:
-    """One annotated image: where it is, its objects, and which of them are ignore regions (``crowd``)."""
-
-    image: Path
-    boxes: list[Box] = field(default_factory=list)
-    names: list[str] = field(default_factory=list)
-    width: int = 0  # 0 when the format does not say
-    height: int = 0
-    crowd: list[bool] = field(default_factory=list)  # one per box; True: detections there are not scored
-
-    def __post_init__(self) -> None:
-        if not self.crowd:
-            self.crowd = [False] * len(self.boxes)
-
-    def add(self, box: Box, name: str, crowd: bool = False) -> None:
-        """One more box, keeping ``boxes``, ``names`` and ``crowd`` aligned."""
-        self.boxes.append(box)
-        self.names.append(name)
-        self.crowd.append(crowd)
+# VisDrone-DET object categories 1..10; 0 marks ignored regions and 11 "others" (see read_visdrone).
+VISDRONE_CLASSES: tuple[str, ...] = ("pedestrian", "people", "bicycle", "car", "van", "truck", "tricycle",
+                                     "awning-tricycle", "bus", "motor")
+VISDRONE_IGNORED, VISDRONE_OTHERS = 0, 11
 
 
 @dataclass
@@ -86,78 +61,39 @@ def read_kitti_label(path: str | Path) -> list[KittiObject]:
     return objects
 
 
-def read_coco(
-    path: str | Path, images_dir: str | Path, classes: tuple[str, ...] | None
-) -> tuple[list[ImageRecord], list[str]]:
-    """Images and boxes of a COCO ``instances`` file, keeping ``classes`` (None: every category).
+@dataclass
+class VisDroneObject:
+    """One line of a VisDrone-DET ``annotations/*.txt`` file (8 comma-separated fields, left and top 0-based)."""
 
-    ``iscrowd`` annotations are kept with ``crowd`` set: as in COCO's evaluation, a crowd box ignores the
-    detections of its own category that lie inside it (intersection over the detection's area).
+    box: tuple[float, float, float, float]  # x_min, y_min, x_max, y_max in pixels
+    score: int  # 1: considered in evaluation, 0: ignored
+    category: int  # 0 ignored region, 1..10 VISDRONE_CLASSES, 11 others
+    truncation: int
+    occlusion: int
 
-    ``classes`` need not all be in the file (a set without motorcycles still serves the road-user list), but at
-    least one must be.
 
-    Returns the records and the kept class names, in the order given (or of category id when ``classes`` is None).
-    """
-    try:
-        data = json.loads(Path(path).read_text())
-    except json.JSONDecodeError as error:
-        raise ZooError(f"{path} is not valid JSON: {error}") from error
-    for key in ("images", "annotations", "categories"):
-        if key not in data:
-            raise ZooError(f"{path} is not a COCO instances file: it has no {key!r} list")
-    categories = {c["id"]: c["name"] for c in sorted(data["categories"], key=lambda c: c["id"])}
-    if classes is None:
-        kept = list(dict.fromkeys(categories.values()))
-    else:
-        if not set(classes) & set(categories.values()):
-            found = ", ".join(categories.values())
-            raise ZooError(f"{path} has none of the categories {list(classes)}; it has: {found}")
-        kept = list(classes)  # the label space stays the same for every split, whichever classes a split holds
-    records = {
-        image["id"]: ImageRecord(Path(images_dir) / image["file_name"], width=int(image.get("width", 0)),
-                                 height=int(image.get("height", 0)))
-        for image in data["images"]
-    }
-    for number, ann in enumerate(data["annotations"]):
-        name = categories.get(ann.get("category_id"))
-        if name not in kept:
+def read_visdrone(path: str | Path) -> list[VisDroneObject]:
+    """Every line of a VisDrone-DET annotation file: ``left,top,width,height,score,category,truncation,occlusion``
+    (a trailing comma, as some releases write, is allowed)."""
+    objects = []
+    for number, line in enumerate(Path(path).read_text().splitlines(), 1):
+        fields = [f for f in line.strip().split(",")]
+        if fields and fields[-1] == "":
+            fields = fields[:-1]
+        if not fields:
             continue
-        if ann.get("image_id") not in records:
-            raise ZooError(f"{path}: annotation {ann.get('id', number)} names image {ann.get('image_id')}, not listed")
-        x, y, w, h = (float(v) for v in ann["bbox"])
-        if w > 0 and h > 0:
-            records[ann["image_id"]].add((x, y, x + w, y + h), name, crowd=bool(ann.get("iscrowd", 0)))
-    return list(records.values()), kept
-
-
-def read_voc_xml(path: str | Path, keep_difficult: bool = False) -> ImageRecord:
-    """One Pascal VOC annotation file; ``difficult`` objects are kept with ``crowd`` set, so that detections of them
-    are ignored as VOC's evaluation ignores them, or, with ``keep_difficult``, as ordinary objects.
-
-    VOC coordinates are 1-based inclusive pixel indices; they become 0-based edges (x_min - 1, ..., x_max).
-    """
-    try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError as error:
-        raise ZooError(f"{path} is not valid XML: {error}") from error
-    filename = root.findtext("filename")
-    if not filename:
-        raise ZooError(f"{path} is not a VOC annotation: it has no <filename>")
-    size = root.find("size")
-    record = ImageRecord(Path(filename), width=int(float(size.findtext("width", "0"))) if size is not None else 0,
-                         height=int(float(size.findtext("height", "0"))) if size is not None else 0)
-    for obj in root.iter("object"):
-        name, box = obj.findtext("name"), obj.find("bndbox")
-        if not name or box is None:
-            raise ZooError(f"{path}: an <object> lacks <name> or <bndbox>")
+        if len(fields) != 8:
+            raise ZooError(f"{path}:{number}: a VisDrone-DET line has 8 comma-separated fields, found {len(fields)}")
         try:
-            x0, y0, x1, y1 = (float(box.findtext(tag)) for tag in ("xmin", "ymin", "xmax", "ymax"))
-        except (TypeError, ValueError) as error:
-            raise ZooError(f"{path}: <bndbox> of {name!r} needs numeric xmin, ymin, xmax, ymax") from error
-        difficult = obj.findtext("difficult", "0").strip() == "1"
-        record.add((x0 - 1, y0 - 1, x1, y1), name.strip(), crowd=difficult and not keep_difficult)
-    return record
+            left, top, width, height = (float(v) for v in fields[:4])
+            score, category, truncation, occlusion = (int(v) for v in fields[4:])
+        except ValueError as error:
+            raise ZooError(f"{path}:{number}: VisDrone fields must be numbers ({error})") from error
+        if not 0 <= category <= VISDRONE_OTHERS:
+            raise ZooError(f"{path}:{number}: VisDrone category {category} is not in 0..11")
+        objects.append(VisDroneObject((left, top, left + width, top + height), score, category, truncation,
+                                      occlusion))
+    return objects
 
 
 _PENN_FUDAN_BOX = re.compile(

@@ -13,7 +13,7 @@ def _detector(name: str, description: str, recipe_dataset: str, downloads_weight
     """A detector whose recipe is ``driving/<name>_<recipe_dataset>``; ``downloads_weights``: that recipe starts
     from catalog weights (model.pretrained), so the registry's smoke test skips it (tests/driving covers it)."""
     return ModelEntry(
-        name=name, builder=f"zoo.driving.detectors:{name}", description=description, input=input,
+        name=name, builder=f"zoo.problems.detection.detectors:{name}", description=description, input=input,
         default_dataset=recipe_dataset, recipe=f"driving/{name}_{recipe_dataset}", license=_BSD, source=_TORCHVISION,
         downloads_weights=downloads_weights, problem="detection",
     )
@@ -30,16 +30,18 @@ def _segmenter(name: str, description: str, recipe_dataset: str, downloads_weigh
 
 TASK = make_task(
     "driving",
-    description="Road-user detection (boxes, COCO mAP) and road-scene segmentation (mean IoU); the model picks which.",
+    description="Road-user detection (boxes, COCO mAP; street and drone views) and road-scene segmentation (mean "
+    "IoU); the model picks which.",
     problems=[
         ProblemEntry(
             name="detection",
-            description="Road-user detection: boxes, COCO mAP@[.5:.95], mAP@.5 and AP per class.",
+            description="Road-user detection, from the street or a drone: boxes, COCO mAP@[.5:.95], mAP@.5, AP by "
+            "object size and per class; sliced inference for small objects (the shared detection problem).",
             implementation="zoo.driving.task:Detection",
             export="zoo.driving.export:export_spec",
             default_model="fcos_mobilenet_v3",
             default_dataset="road_scenes",
-            metrics=("map_50", "map", "map_75", "ap_<class>", "loss"),
+            metrics=("map_50", "map", "map_75", "map_small", "mar_100", "ap_<class>", "sliced_map_small", "loss"),
         ),
         ProblemEntry(
             name="segmentation",
@@ -54,6 +56,9 @@ TASK = make_task(
     models=[
         _detector("fcos_mobilenet_v3", "FCOS, anchor-free, on a MobileNetV3-Large FPN (strides 8-64); the default "
                   "recipe halves its width for small images on a CPU.", "road_scenes"),
+        _detector("fcos_mobilenet_v2", "FCOS on a MobileNetV2 FPN; model.pretrained loads torchvision's ImageNet "
+                  "MobileNetV2 weights into the backbone (catalog).", "penn_fudan",
+                  downloads_weights=True),
         _detector("fasterrcnn_mobilenet_v3_fpn", "Faster R-CNN on torchvision's MobileNetV3-Large FPN; COCO weights "
                   "in the catalog.", "road_scenes"),
         _detector("fasterrcnn_resnet50_fpn", "Faster R-CNN on a ResNet-50 FPN; COCO weights in the catalog.", "kitti",
@@ -84,6 +89,27 @@ TASK = make_task(
             embedded=True,
             license="Apache-2.0",
             source="zoo (generated in code)",
+        ),
+        DatasetEntry(
+            name="aerial_scenes",
+            problems=("detection",),
+            loader="zoo.driving.datasets:aerial_scenes",
+            description="Embedded: generated 192x192 top-down drone views (roads, roofs, fields, parking lots) at "
+            "different heights, many cars, vans, trucks, buses, pedestrians and motorbikes of 5-30 px.",
+            num_classes=6,
+            embedded=True,
+            license="Apache-2.0",
+            source="zoo (generated in code)",
+        ),
+        DatasetEntry(
+            name="visdrone",
+            problems=("detection",),
+            loader="zoo.driving.datasets:visdrone",
+            description="VisDrone-DET: images/ and annotations/*.txt per split, 10 classes; ignored regions (0) are "
+            "ignore regions, 'others' (11) left out as in VisDrone's toolkit.",
+            num_classes=10,
+            license="VisDrone terms (academic use)",
+            source="https://github.com/VisDrone/VisDrone-Dataset",
         ),
         DatasetEntry(
             name="kitti",

@@ -1,2 +1,3 @@
 """Problem logic written once and shared by every domain that has the problem: image classification (vision,
-medical), dense segmentation (medical, driving). Domains import from here; this package imports no domain."""
+medical), dense segmentation (medical, driving), object detection (vision, driving; the ``detection`` package).
+Domains import from here; this package imports no domain."""

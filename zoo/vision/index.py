@@ -4,10 +4,22 @@ from zoo.registry import DatasetEntry, ModelEntry, ProblemEntry, make_task
 
 _TORCHVISION = "https://github.com/pytorch/vision"
 _CLIP = "clip 3x{0}x{1}x{1} float (channels, frames, height, width), normalised"
+_BOXES = "list of RGB float images in [0, 1], any size; resized inside to min_size/max_size"
+
+
+def _detector(name: str, description: str, recipe_dataset: str, downloads_weights: bool = False,
+              input: str = _BOXES) -> ModelEntry:
+    """A detector of the shared detection problem, recipe ``vision/<name>_<recipe_dataset>``; ``downloads_weights``:
+    that recipe starts from catalog weights (model.pretrained), so the registry's smoke test skips it."""
+    return ModelEntry(
+        name=name, builder=f"zoo.problems.detection.detectors:{name}", description=description, input=input,
+        default_dataset=recipe_dataset, recipe=f"vision/{name}_{recipe_dataset}", license="BSD-3-Clause", source=_TORCHVISION, downloads_weights=downloads_weights, problem="detection",
+    )
+
 
 TASK = make_task(
     "vision",
-    description="Image classification: one label per image, top-1 and top-5 accuracy.",
+    description="Image classification (one label per image, top-1 and top-5) and object detection (boxes, COCO mAP).",
     problems=[
         ProblemEntry(
             name="classification",
@@ -27,6 +39,16 @@ TASK = make_task(
             default_dataset="motions",
             metrics=("top1", "top5", "loss"),
         ),
+        ProblemEntry(
+            name="detection",
+            description="Object detection: boxes, COCO mAP@[.5:.95], mAP@.5, AP and AR per class and by size (the "
+            "shared detection problem, with sliced inference).",
+            implementation="zoo.problems.detection.task:Detection",
+            export="zoo.problems.detection.export:export_spec",
+            default_model="fcos_mobilenet_v3",
+            default_dataset="everyday_scenes",
+            metrics=("map_50", "map", "map_75", "map_small", "mar_100", "ap_<class>", "ar_<class>", "loss"),
+        ),
     ],
     models=[
         ModelEntry(
@@ -39,6 +61,7 @@ TASK = make_task(
             recipe="vision/small_cnn_shapes",
             license="Apache-2.0",
             source="zoo",
+            problem="classification",
         ),
         ModelEntry(
             name="resnet18",
@@ -50,6 +73,7 @@ TASK = make_task(
             recipe="vision/resnet18_cifar10",
             license="BSD-3-Clause",
             source=_TORCHVISION,
+            problem="classification",
         ),
         ModelEntry(
             name="resnet34",
@@ -61,6 +85,7 @@ TASK = make_task(
             recipe="vision/resnet34_cifar10",
             license="BSD-3-Clause",
             source=_TORCHVISION,
+            problem="classification",
         ),
         ModelEntry(
             name="resnet50",
@@ -72,6 +97,7 @@ TASK = make_task(
             recipe="vision/resnet50_cifar100",
             license="BSD-3-Clause",
             source=_TORCHVISION,
+            problem="classification",
         ),
         ModelEntry(
             name="mobilenet_v3_small",
@@ -83,6 +109,7 @@ TASK = make_task(
             recipe="vision/mobilenet_v3_small_cifar10",
             license="BSD-3-Clause",
             source=_TORCHVISION,
+            problem="classification",
         ),
         ModelEntry(
             name="vit",
@@ -94,6 +121,7 @@ TASK = make_task(
             recipe="vision/vit_cifar10",
             license="BSD-3-Clause",
             source=_TORCHVISION,
+            problem="classification",
         ),
         ModelEntry(
             name="small_r2plus1d",
@@ -189,6 +217,20 @@ TASK = make_task(
             source=_TORCHVISION,
             downloads_weights=True,
         ),
+        _detector("fcos_mobilenet_v3", "FCOS, anchor-free, on a MobileNetV3-Large FPN (strides 8-64); the default "
+                  "recipe halves its width for small images on a CPU.", "everyday_scenes"),
+        _detector("fcos_mobilenet_v2", "FCOS on a MobileNetV2 FPN; model.pretrained loads torchvision's ImageNet "
+                  "MobileNetV2 weights into the backbone (catalog).", "everyday_scenes"),
+        _detector("ssdlite320_mobilenet_v3", "SSDlite on MobileNetV3-Large at 320x320; COCO weights in the catalog.",
+                  "everyday_scenes", input=_BOXES.replace("min_size/max_size", "320x320")),
+        _detector("fasterrcnn_mobilenet_v3_fpn", "Faster R-CNN on torchvision's MobileNetV3-Large FPN; COCO weights "
+                  "in the catalog.", "everyday_scenes"),
+        _detector("fasterrcnn_resnet50_fpn", "Faster R-CNN on a ResNet-50 FPN; COCO weights in the catalog.",
+                  "yolo", downloads_weights=True),
+        _detector("retinanet_resnet50_fpn", "RetinaNet (focal loss) on a ResNet-50 FPN; COCO weights in the catalog.",
+                  "yolo", downloads_weights=True),
+        _detector("fcos_resnet50_fpn", "FCOS on a ResNet-50 FPN; COCO weights in the catalog.", "yolo",
+                  downloads_weights=True),
     ],
     datasets=[
         DatasetEntry(
@@ -257,6 +299,17 @@ TASK = make_task(
             source="zoo (generated in code)",
         ),
         DatasetEntry(
+            name="everyday_scenes",
+            problems=("detection",),
+            loader="zoo.vision.scenes:everyday_scenes",
+            description="Embedded: generated 128x128 rooms with cups, bottles, books, balls, plants and clocks at "
+            "different distances, occluding each other, among unlabelled clutter.",
+            num_classes=6,
+            embedded=True,
+            license="Apache-2.0",
+            source="zoo (generated in code)",
+        ),
+        DatasetEntry(
             name="ucf101",
             problems=("video",),
             loader="zoo.vision.video_datasets:ucf101",
@@ -292,6 +345,35 @@ TASK = make_task(
             description="Your own videos: root/<class>/<video>, or root/train and root/val of that layout.",
             license="yours",
             source="local files",
+        ),
+        DatasetEntry(
+            name="coco",
+            problems=("detection",),
+            loader="zoo.problems.detection.datasets:coco",
+            description="COCO-format instances JSON (COCO 2017 or any COCO-style set); crowd regions are ignore "
+            "regions; every category unless data.args.classes.",
+            num_classes=80,
+            license="CC BY 4.0 (annotations); images under their Flickr licences",
+            source="https://cocodataset.org",
+        ),
+        DatasetEntry(
+            name="voc",
+            problems=("detection",),
+            loader="zoo.problems.detection.datasets:voc",
+            description="Pascal VOC XML annotations (VOC 2007/2012 or any VOC-style set); difficult objects are "
+            "ignore regions.",
+            num_classes=20,
+            license="Flickr terms (see the VOC site)",
+            source="http://host.robots.ox.ac.uk/pascal/VOC/",
+        ),
+        DatasetEntry(
+            name="yolo",
+            problems=("detection",),
+            loader="zoo.problems.detection.datasets:yolo",
+            description="The YOLO / Ultralytics layout: data.yaml (names, splits), images/<split>/ and "
+            "labels/<split>/*.txt of normalised 'class cx cy w h'.",
+            license="yours",
+            source="https://docs.ultralytics.com/datasets/detect/",
         ),
     ],
 )

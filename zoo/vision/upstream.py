@@ -104,3 +104,11 @@ def _zoo_builder(model: str) -> Callable[..., Any]:
     from zoo import registry
 
     return registry.load_object(registry.get_model_entry("vision", model).builder)
+
+
+def torchvision_detectors(models: set[str]) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
+    """vision's detectors: torchvision's COCO detectors and ImageNet MobileNetV2 backbones, from the shared detection
+    generator (zoo.problems.detection.upstream)."""
+    from zoo.problems.detection.upstream import torchvision_detectors as detectors
+
+    return detectors("vision", models)

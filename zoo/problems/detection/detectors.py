@@ -8,6 +8,10 @@ and ``labels`` per image in the input's pixel coordinates. ``num_classes`` count
 The torchvision architectures keep torchvision's parameter names, so its COCO weights load as they are;
 ``frozen_bn=True`` turns the backbone's BatchNorm layers into FrozenBatchNorm2d as torchvision does when it loads
 them (their files hold no ``num_batches_tracked``). ``fcos_mobilenet_v3`` is sized for small images on a CPU.
+
+``fcos_mobilenet_v2`` takes ``pretrained``, the path of an ImageNet classifier file of MobileNetV2, and loads it into
+its backbone only (the FPN and the heads start from scratch): ``model.pretrained=imagenet1k_v1`` names the catalog
+entry, which zoo fetches (cache, ``ZOO_MIRROR``, then its sources) and hands over as that path (zoo.pretrained).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from functools import partial
 
 from torch import nn
 from torchvision.models import detection as tvd
-from torchvision.models import mobilenet_v3_large
+from torchvision.models import mobilenet_v2, mobilenet_v3_large
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.backbone_utils import BackboneWithFPN
 from torchvision.models.detection.fcos import FCOSHead
@@ -68,6 +72,83 @@ def fcos_mobilenet_v3(
         nms_thresh=nms_thresh, detections_per_img=detections_per_img, topk_candidates=topk_candidates,
         center_sampling_radius=center_sampling_radius,
     )
+
+
+# MobileNetV2's feature blocks that end each stride (4, 8, 16, 32): the last block before the next strided one, and
+# the final 1x1 convolution, as torchvision's MobileNet detectors tap them.
+_MOBILENET_V2_TAPS = {4: 3, 8: 6, 16: 13, 32: 18}
+
+
+def fcos_mobilenet_v2(
+    num_classes: int = 91,
+    width_mult: float = 1.0,
+    fpn_channels: int = 128,
+    head_convs: int = 2,
+    min_size: int = 800,
+    max_size: int = 1333,
+    score_thresh: float = 0.2,
+    nms_thresh: float = 0.6,
+    detections_per_img: int = 100,
+    topk_candidates: int = 1000,
+    center_sampling_radius: float = 1.5,
+    min_stride: int = 8,
+    frozen_bn: bool = False,
+    bn_momentum: float = 0.1,
+    pretrained: str = "",
+) -> nn.Module:
+    """FCOS on a MobileNetV2 FPN over strides 8, 16, 32 (and 64 by max-pooling); ``min_stride=4`` adds stride 4.
+
+    ``pretrained``: the path of torchvision's ImageNet MobileNetV2 weights (a ``.pth`` or ``.safetensors`` file, as
+    zoo fetches the catalog entries ``<task>/fcos_mobilenet_v2.imagenet1k_v1``/``_v2``), loaded into the backbone; ``frozen_bn`` then keeps their BatchNorm statistics fixed (FrozenBatchNorm2d), as torchvision
+    fine-tunes detectors with small batches.
+    """
+    if min_stride not in (4, 8):
+        raise ConfigError(f"min_stride must be 4 or 8, got {min_stride}")
+    norm = partial(nn.BatchNorm2d, momentum=bn_momentum)
+    features = mobilenet_v2(width_mult=width_mult, norm_layer=norm).features
+    if pretrained:
+        load_backbone(features, pretrained, prefix="features.")
+    taps = [_MOBILENET_V2_TAPS[s] for s in (4, 8, 16, 32) if s >= min_stride]
+    backbone = BackboneWithFPN(
+        features, {str(i): str(level) for level, i in enumerate(taps)}, [features[i].out_channels for i in taps],
+        fpn_channels, extra_blocks=LastLevelMaxPool(),
+    )
+    if frozen_bn:
+        _freeze_batchnorm(backbone.body)
+    strides = [min_stride * 2**level for level in range(len(taps) + 1)]
+    anchors = AnchorGenerator(tuple((s,) for s in strides), ((1.0,),) * len(strides))
+    return tvd.FCOS(
+        backbone, num_classes, min_size=min_size, max_size=max_size, anchor_generator=anchors,
+        head=FCOSHead(fpn_channels, 1, num_classes, num_convs=head_convs), score_thresh=score_thresh,
+        nms_thresh=nms_thresh, detections_per_img=detections_per_img, topk_candidates=topk_candidates,
+        center_sampling_radius=center_sampling_radius,
+    )
+
+
+def load_backbone(module: nn.Module, path: str, prefix: str) -> None:
+    """Load the ``prefix``-ed keys of the classifier file at ``path`` into ``module`` (read without unpickling code);
+    every parameter and statistic of ``module`` must be in the file with its shape (BatchNorm step counters
+    excepted)."""
+    from pathlib import Path
+
+    from zoo.errors import WeightsMismatchError
+    from zoo.hub.safety import load_state_dict
+
+    name = Path(path)
+    if not name.is_file():
+        raise ConfigError(f"backbone weights {path!r} are not a file: give a catalog name in model.pretrained "
+                          "(python -m zoo checkpoints) or the path of a MobileNetV2 .pth/.safetensors file")
+    loaded = load_state_dict(name, "safetensors" if name.suffix == ".safetensors" else "pth")
+    state = {k[len(prefix):]: v for k, v in loaded.items() if k.startswith(prefix)}
+    own = module.state_dict()
+    missing = sorted(k for k in own.keys() - state.keys() if not k.endswith("num_batches_tracked"))
+    reshaped = sorted(k for k in own.keys() & state.keys() if tuple(own[k].shape) != tuple(state[k].shape))
+    if missing or reshaped:
+        detail = (f"missing: {', '.join(missing[:6])}" if missing else
+                  f"shapes differ: {', '.join(f'{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}' for k in reshaped[:4])}")
+        raise WeightsMismatchError(f"{path} does not fit the backbone built ({detail}); torchvision's files need "
+                                   "width_mult 1.0")
+    module.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
 
 
 def fasterrcnn_mobilenet_v3_fpn(
@@ -193,7 +274,11 @@ def _scaled(sizes: Sequence[float], scale: float) -> list[int]:
 
 def _frozen(model: nn.Module) -> nn.Module:
     """The backbone's BatchNorm layers as FrozenBatchNorm2d, statistics kept: how torchvision fine-tunes detectors."""
-    body = model.backbone.body if hasattr(model.backbone, "body") else model.backbone
+    _freeze_batchnorm(model.backbone.body if hasattr(model.backbone, "body") else model.backbone)
+    return model
+
+
+def _freeze_batchnorm(body: nn.Module) -> None:
     for name, module in list(body.named_modules()):
         if isinstance(module, nn.BatchNorm2d):
             frozen = FrozenBatchNorm2d(module.num_features, eps=module.eps)
@@ -201,4 +286,3 @@ def _frozen(model: nn.Module) -> nn.Module:
                 getattr(frozen, key).copy_(getattr(module, key).detach())
             parent_name, _, child = name.rpartition(".")
             setattr(body.get_submodule(parent_name) if parent_name else body, child, frozen)
-    return model
