@@ -62,7 +62,13 @@ def test_catalog_holds_torchvision_coco_weights_for_the_driving_models():
             "driving/fcos_resnet50_fpn.coco_v1", "driving/ssdlite320_mobilenet_v3.coco_v1",
             "driving/lraspp_mobilenet_v3.coco_with_voc_labels_v1",
             "driving/deeplabv3_resnet50.coco_with_voc_labels_v1"} <= set(entries)
+    backbones = [e for e in entries.values() if "pretrained" in e.builder_args]  # ImageNet files for a backbone
+    assert {e.name for e in backbones} == {"driving/fcos_mobilenet_v2.imagenet1k_v1",
+                                           "driving/fcos_mobilenet_v2.imagenet1k_v2"}
+    assert all(e.builder_args == {"pretrained": e.name} and len(e.labels) == 1000 for e in backbones)
     for entry in entries.values():
+        if entry in backbones:
+            continue
         segmentation = registry.get_model_entry("driving", entry.model).problem == "segmentation"
         assert entry.sources[0].startswith("https://download.pytorch.org/models/") and entry.sha256_prefix
         assert len(entry.labels) == (21 if segmentation else 91) and entry.labels[0] == "__background__"

@@ -109,7 +109,7 @@ def test_sample_files_hold_the_scenes_with_their_boxes(detection_run, tmp_path):
     task = load_task(recipes.resolve("driving", overrides=["data.args.num_val=48"]))
     written = task.write_samples(tmp_path, 3)
     references = json.loads((tmp_path / "references.json").read_text())
-    val = task._load("val")
+    val = task.load_split("val")
     for path in written:
         image, target = val.dataset[int(path.name.split("_")[0])]
         assert np.array_equal(np.array(Image.open(path)), image.permute(1, 2, 0).numpy())
