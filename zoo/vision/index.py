@@ -49,6 +49,16 @@ TASK = make_task(
             default_dataset="everyday_scenes",
             metrics=("map_50", "map", "map_75", "map_small", "mar_100", "ap_<class>", "ar_<class>", "loss"),
         ),
+        ProblemEntry(
+            name="faces",
+            description="Face recognition: embeddings of unseen people, verified in pairs (LFW 10-fold protocol, "
+            "ROC AUC, TAR@FAR=1e-3) and searched in a gallery (top-1).",
+            implementation="zoo.vision.faces_task:FaceRecognition",
+            export="zoo.vision.faces_models:export_spec",
+            default_model="mobilefacenet",
+            default_dataset="synthetic_faces",
+            metrics=("verification_accuracy", "roc_auc", "tar_at_far_1e-3", "identification_top1", "threshold"),
+        ),
     ],
     models=[
         ModelEntry(
@@ -122,6 +132,28 @@ TASK = make_task(
             license="BSD-3-Clause",
             source=_TORCHVISION,
             problem="classification",
+        ),
+        ModelEntry(
+            name="mobilefacenet",
+            builder="zoo.vision.faces_models:mobilefacenet",
+            description="MobileFaceNet-style embedding net (Chen et al., 2018), width 0.5, with an ArcFace head.",
+            input="aligned face 3x32x32 float, normalised",
+            default_dataset="synthetic_faces",
+            recipe="vision/mobilefacenet_synthetic_faces",
+            license="Apache-2.0",
+            source="zoo",
+            problem="faces",
+        ),
+        ModelEntry(
+            name="face_resnet18",
+            builder="zoo.vision.faces_models:face_resnet",
+            description="torchvision ResNet-18 with the ArcFace BN-FC-BN embedding output, 3x3 stem for small crops.",
+            input="aligned face 3x32x32 float, normalised",
+            default_dataset="synthetic_faces",
+            recipe="vision/face_resnet18_synthetic_faces",
+            license="BSD-3-Clause",
+            source=_TORCHVISION,
+            problem="faces",
         ),
         ModelEntry(
             name="small_r2plus1d",
@@ -242,6 +274,7 @@ TASK = make_task(
             embedded=True,
             license="Apache-2.0",
             source="zoo (generated in code)",
+            problems=("classification",),
         ),
         DatasetEntry(
             name="cifar10",
@@ -251,6 +284,7 @@ TASK = make_task(
             num_classes=10,
             license="unspecified (Krizhevsky, 2009)",
             source="https://www.cs.toronto.edu/~kriz/cifar.html",
+            problems=("classification",),
         ),
         DatasetEntry(
             name="cifar100",
@@ -260,6 +294,7 @@ TASK = make_task(
             num_classes=100,
             license="unspecified (Krizhevsky, 2009)",
             source="https://www.cs.toronto.edu/~kriz/cifar.html",
+            problems=("classification",),
         ),
         DatasetEntry(
             name="mnist",
@@ -269,6 +304,7 @@ TASK = make_task(
             num_classes=10,
             license="CC BY-SA 3.0",
             source="http://yann.lecun.com/exdb/mnist/",
+            problems=("classification",),
         ),
         DatasetEntry(
             name="fashion_mnist",
@@ -278,6 +314,7 @@ TASK = make_task(
             num_classes=10,
             license="MIT",
             source="https://github.com/zalandoresearch/fashion-mnist",
+            problems=("classification",),
         ),
         DatasetEntry(
             name="image_folder",
@@ -286,6 +323,36 @@ TASK = make_task(
             description="Your own images: root/<class>/<image>, or root/train and root/val of that layout.",
             license="yours",
             source="local files",
+            problems=("classification",),
+        ),
+        DatasetEntry(
+            name="synthetic_faces",
+            loader="zoo.vision.faces_data:synthetic_faces",
+            description="Embedded: generated identities (face shape, skin, hair, eyes, nose, mouth, glasses, beard) "
+            "under varied pose, light, expression and noise; 400 train people, 100 unseen val people.",
+            num_classes=400,
+            embedded=True,
+            license="Apache-2.0",
+            source="zoo (generated in code)",
+            problems=("faces",),
+        ),
+        DatasetEntry(
+            name="lfw",
+            loader="zoo.vision.faces_data:lfw",
+            description="Labeled Faces in the Wild: 6,000 pairs in ten folds from pairs.txt (evaluation only).",
+            splits=("val", "test"),
+            license="research use (Huang et al., 2007)",
+            source="https://vis-www.cs.umass.edu/lfw/",
+            problems=("faces",),
+        ),
+        DatasetEntry(
+            name="face_folder",
+            loader="zoo.vision.faces_data:face_folder",
+            description="Identity subfolders (CASIA-WebFace / VGGFace2 layout): root/<person>/<image>; a share of "
+            "the people held out for verification.",
+            license="yours",
+            source="local files",
+            problems=("faces",),
         ),
         DatasetEntry(
             name="motions",
