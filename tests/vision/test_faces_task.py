@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from tests.conftest import run_zoo
 from zoo import recipes
+from zoo.cli import main
 from zoo.errors import ConfigError
 from zoo.task import load_task, run_predict
 from zoo.vision.faces_models import FaceModel
@@ -124,21 +124,26 @@ class _NoRandom:
         return torch.zeros(self.n, dtype=torch.long)
 
 
-def test_train_then_compare_gallery_and_samples_through_the_cli(tmp_path):
+def test_train_then_compare_gallery_and_samples_through_the_cli(tmp_path, capsys):
+    def zoo(*args):
+        capsys.readouterr()
+        assert main(list(args)) == 0
+        return capsys.readouterr().out
+
     run = tmp_path / "run"
-    run_zoo("train", "--task", "vision", "--problem", "faces", "--output", str(run), *TINY_FACES)
+    zoo("train", "--task", "vision", "--problem", "faces", "--output", str(run), *TINY_FACES)
     meta = json.loads(next((run / "checkpoints").glob("step-*/meta.json")).read_text())
     threshold = meta["info"]["threshold"]
     assert meta["metrics"]["val/threshold"] == pytest.approx(threshold)
     samples_dir = tmp_path / "samples"
-    run_zoo("samples", "--task", "vision", "--problem", "faces", "--output", str(samples_dir), *TINY_FACES[:5])
+    zoo("samples", "--task", "vision", "--problem", "faces", "--output", str(samples_dir), *TINY_FACES[:5])
     references = json.loads((samples_dir / "references.json").read_text())
     pictures = sorted(samples_dir.glob("*.png"))
     assert len(pictures) == 8 and all(references[p.name] for p in pictures)
     assert references[pictures[0].name] == references[pictures[1].name]  # two images of each person
-    compared = run_zoo("predict", "--checkpoint", str(run), str(pictures[0]), str(pictures[1]), "--compare").stdout
+    compared = zoo("predict", "--checkpoint", str(run), str(pictures[0]), str(pictures[1]), "--compare")
     assert f"threshold {threshold:.3f}" in compared and ("same person" in compared or "different" in compared)
-    found = run_zoo("predict", "--checkpoint", str(run), "--gallery", str(samples_dir / "gallery"),
-                    str(pictures[0]), "--json").stdout
+    found = zoo("predict", "--checkpoint", str(run), "--gallery", str(samples_dir / "gallery"), str(pictures[0]),
+                "--json")
     top = json.loads(found.splitlines()[0])["top"]
     assert len(top) == 3 and {t["identity"] for t in top} <= set(references.values())
