@@ -30,8 +30,8 @@ VAL_IMAGES_PER_IDENTITY = 10
 IMAGE_SIZE = 32
 
 # Per-channel statistics of the training images with the defaults, in [0, 1].
-MEAN: tuple[float, float, float] = (0.478, 0.436, 0.413)
-STD: tuple[float, float, float] = (0.247, 0.236, 0.238)
+MEAN: tuple[float, float, float] = (0.533, 0.469, 0.424)
+STD: tuple[float, float, float] = (0.258, 0.244, 0.246)
 
 _CHUNK = 512
 _SKIN = torch.tensor([[0.98, 0.85, 0.74], [0.87, 0.68, 0.54], [0.68, 0.48, 0.34], [0.42, 0.28, 0.19]])
