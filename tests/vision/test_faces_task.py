@@ -151,3 +151,21 @@ def test_train_then_compare_gallery_and_samples_through_the_cli(tmp_path, capsys
 
     done = export(run, "torchscript", tmp_path / "faces.pt")  # images -> embeddings, the loss head left out
     assert done.max_abs_diff < 1e-4 and "embeddings" in done.signature
+
+
+def test_train_on_identity_folders_then_evaluate_on_lfw(tmp_path):
+    import zoo
+    from tests.vision.test_faces_data import write_lfw
+
+    for p in range(24):
+        (tmp_path / "people" / f"p{p:02d}").mkdir(parents=True)
+        for n in range(3):
+            Image.new("RGB", (40, 40), (p * 10, n * 80, 200 - p * 8)).save(tmp_path / "people" / f"p{p:02d}" / f"{n}.png")
+    result = zoo.train(task="vision", problem="faces", dataset="face_folder", output=tmp_path / "run", overrides=[
+        f"data.args.root={tmp_path / 'people'}", "data.args.val_fraction=0.9", "data.args.pairs_per_fold=1",
+        "data.batch_size=4", "trainer.max_steps=1", "trainer.progress=false", "trainer.tensorboard=false",
+        "trainer.threads=1"])
+    assert 0 <= result.best["val/verification_accuracy"] <= 1
+    write_lfw(tmp_path / "lfw_root")
+    scores = zoo.evaluate(result.run_dir, dataset="lfw", overrides=[f"data.args.root={tmp_path / 'lfw_root'}"])
+    assert set(scores) >= {"val/verification_accuracy", "val/roc_auc", "val/tar_at_far_1e-3", "val/threshold"}
