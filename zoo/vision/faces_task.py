@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from torchmetrics import MetricCollection
 
+from zoo import registry
 from zoo.errors import ConfigError, ZooError
 from zoo.task import StepOutput, Task, TaskData, call_with_args, evaluated_split
 from zoo.vision import transforms
@@ -70,8 +71,6 @@ class FaceRecognition(Task):
     def load_split(self, split: str) -> FaceSplit:
         """The dataset's loader; a checkpoint being evaluated fixes the image size to the one it was trained on."""
         entry = self.entry.dataset(self.config.data.dataset)
-        from zoo import registry
-
         defaults = {"split": split}
         if self.saved_info:
             defaults["image_size"] = self.saved_info["image_size"]
@@ -233,8 +232,8 @@ class FaceRecognition(Task):
         split = self.load_split("val")
         dataset = split.dataset
         by_identity: dict[int, list[int]] = {}
-        for index in range(len(dataset)):
-            by_identity.setdefault(int(dataset[index][1]), []).append(index)
+        for index, label in enumerate(int(label) for label in dataset.labels):  # no image decoded to list them
+            by_identity.setdefault(label, []).append(index)
         people = [p for p in sorted(by_identity) if len(by_identity[p]) >= 3]
         wanted = max(1, count // 2)
         if len(people) < wanted:
