@@ -110,3 +110,18 @@ def test_face_losses_reject_bad_settings():
         identity_head("arcface", 4, 8, margin=2.0)
     with pytest.raises(ConfigError, match="no meaning for loss 'softmax'"):
         identity_head("softmax", 4, 8, margin=0.3)
+
+
+def test_a_partial_pass_scores_the_pairs_it_saw_and_leaves_undefined_metrics_nan():
+    labels = torch.arange(40) // 2
+    embeddings = F.normalize(torch.eye(40)[labels // 1] + 0.1, dim=1)
+    from zoo.vision.faces_data import make_pairs
+
+    pairs = make_pairs(labels, per_fold=1)
+    record = {}
+    metric = v.FaceVerification(pairs, record)
+    metric.update(embeddings[:4], labels[:4], torch.arange(4))  # four images of two people
+    scores = metric.compute()
+    assert set(scores) == {"verification_accuracy", "verification_accuracy_std", "threshold", "roc_auc",
+                           "tar_at_far_1e-3", "identification_top1"}
+    assert math.isnan(float(scores["verification_accuracy"])) and "threshold" not in record

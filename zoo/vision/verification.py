@@ -109,22 +109,30 @@ def pair_scores(embeddings: Tensor, pairs: Tensor) -> Tensor:
 def verification_scores(
     embeddings: Tensor, labels: Tensor, pairs: Tensor, far_target: float = FAR
 ) -> dict[str, float]:
-    """Every metric of this module: ``pairs`` rows are ``(index_a, index_b, same, fold)`` into ``embeddings``."""
+    """Every metric of this module: ``pairs`` rows are ``(index_a, index_b, same, fold)`` into ``embeddings``.
+
+    A metric the pairs cannot define is NaN: the fold protocol without two folds holding both kinds of pair, the
+    ROC without a matched and a mismatched pair, identification without a probe.
+    """
+    nan = float("nan")
     similarity = pair_scores(embeddings.double(), pairs)
     same, folds = pairs[:, 2].bool(), pairs[:, 3]
-    accuracy, spread, thresholds = ten_fold_accuracy(similarity, same, folds)
-    tar, _ = tar_at_far(similarity, same, far_target)
-    scores = {
+    both_kinds = bool(same.any()) and bool((~same).any())
+    if both_kinds and len(folds.unique()) >= 2:
+        accuracy, spread, thresholds = ten_fold_accuracy(similarity, same, folds)
+        threshold = sum(thresholds) / len(thresholds)
+    else:
+        accuracy = spread = threshold = nan
+    top1 = identification_top1(embeddings.float(), labels)
+    return {
         "verification_accuracy": accuracy,
         "verification_accuracy_std": spread,
-        "threshold": sum(thresholds) / len(thresholds),
-        "roc_auc": float(binary_auroc((similarity.clamp(-1, 1) + 1) / 2, same.long())),
-        "tar_at_far_1e-3" if far_target == FAR else f"tar_at_far_{far_target:g}": tar,
+        "threshold": threshold,
+        "roc_auc": float(binary_auroc((similarity.clamp(-1, 1) + 1) / 2, same.long())) if both_kinds else nan,
+        "tar_at_far_1e-3" if far_target == FAR else f"tar_at_far_{far_target:g}":
+            tar_at_far(similarity, same, far_target)[0] if both_kinds else nan,
+        "identification_top1": nan if top1 is None else top1,
     }
-    top1 = identification_top1(embeddings.float(), labels)
-    if top1 is not None:
-        scores["identification_top1"] = top1
-    return scores
 
 
 class FaceVerification(Metric):
@@ -150,17 +158,22 @@ class FaceVerification(Metric):
         self.indices.append(indices.detach().long())
 
     def compute(self) -> dict[str, Tensor]:
-        embeddings, labels, indices = (_cat(s) for s in (self.embeddings, self.labels, self.indices))
-        size = int(self.pairs[:, :2].max()) + 1 if len(self.pairs) else 0
-        if len(indices) == 0 or int(indices.max()) + 1 < size:
-            raise ValueError(f"the pairs name items up to {size - 1}, but only {len(indices)} items were evaluated")
-        order = torch.full((int(indices.max()) + 1,), -1, dtype=torch.long, device=indices.device)
-        order[indices] = torch.arange(len(indices), device=indices.device)
-        if bool((order < 0).any()):
-            raise ValueError("some items of the evaluated split were never seen by the metric")
-        embeddings, labels = embeddings[order].cpu(), labels[order].cpu()
-        scores = verification_scores(embeddings, labels, self.pairs.cpu(), self.far_target)
-        if self.record is not None:
+        """Scores over the items seen; pairs naming an item that was not evaluated are left out (the trainer
+        evaluates every item, a partial pass such as one test batch scores what it can, see verification_scores)."""
+        embeddings, labels, indices = (_cat(s).cpu() for s in (self.embeddings, self.labels, self.indices))
+        if len(indices) == 0:
+            raise ValueError("no items were evaluated")
+        order = indices.argsort(stable=True)  # one row per item, in index order (a repeated item keeps one)
+        items = indices[order]
+        first = torch.ones(len(items), dtype=torch.bool)
+        first[1:] = items[1:] != items[:-1]
+        order, items = order[first], items[first]
+        ends = self.pairs[:, :2].cpu()
+        position = torch.searchsorted(items, ends).clamp(max=len(items) - 1)
+        seen = (items[position] == ends).all(dim=1)
+        pairs = torch.cat([position[seen], self.pairs[seen, 2:].cpu()], dim=1)
+        scores = verification_scores(embeddings[order], labels[order], pairs, self.far_target)
+        if self.record is not None and scores["threshold"] == scores["threshold"]:  # not NaN
             self.record["threshold"] = scores["threshold"]
         return {name: torch.tensor(value) for name, value in scores.items()}
 
