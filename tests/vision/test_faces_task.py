@@ -147,7 +147,7 @@ def test_train_then_compare_gallery_and_samples_through_the_cli(tmp_path, capsys
                 "--json")
     top = json.loads(found.splitlines()[0])["top"]
     assert len(top) == 3 and {t["identity"] for t in top} <= set(references.values())
-    from zoo.hub.export import export
+    from zoo.export import export
 
     done = export(run, "torchscript", tmp_path / "faces.pt")  # images -> embeddings, the loss head left out
     assert done.max_abs_diff < 1e-4 and "embeddings" in done.signature

@@ -16,13 +16,16 @@ Backbones:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision import models as tvm
 from torchvision.ops import Conv2dNormActivation
 
 from zoo.errors import ConfigError
+from zoo.export import BATCH, ExportSpec
 from zoo.vision.face_losses import identity_head
 
 # (expansion, output channels at width 1, blocks, stride of the first block), after a stride-2 stem.
@@ -139,13 +142,9 @@ def face_resnet(
     return FaceModel(backbone, identity_head(loss, num_identities, embedding_size, margin, scale))
 
 
-def export_spec(model: nn.Module, model_name: str, info: dict) -> "ExportSpec":
+def export_spec(model: nn.Module, model_name: str, info: dict[str, Any]) -> ExportSpec:
     """``images (batch, 3, size, size) -> embeddings (batch, embedding_size)``, L2-normalised; the loss head over
     the training identities is not part of the graph."""
-    import torch
-
-    from zoo.hub.export import BATCH, ExportSpec
-
     size = int(info.get("image_size", 32))
     return ExportSpec(
         module=model,

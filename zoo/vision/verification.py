@@ -168,7 +168,7 @@ class FaceVerification(Metric):
         first = torch.ones(len(items), dtype=torch.bool)
         first[1:] = items[1:] != items[:-1]
         order, items = order[first], items[first]
-        ends = self.pairs[:, :2].cpu()
+        ends = self.pairs[:, :2].cpu().contiguous()
         position = torch.searchsorted(items, ends).clamp(max=len(items) - 1)
         seen = (items[position] == ends).all(dim=1)
         pairs = torch.cat([position[seen], self.pairs[seen, 2:].cpu()], dim=1)
