@@ -84,7 +84,7 @@ def test_apply_overrides_creates_sections():
     ("override", "message"),
     [
         ("optim.lr=nan", "optim.lr must be a finite number"),
-        ("optim.lr=-1", "optim.lr must be > 0"),
+        ("optim.lr=-1", "optim.lr must be >= 0"),
         ("trainer.log_every=0", "trainer.log_every must be >= 1"),
         ("data.batch_size=1000000000000", "data.batch_size must be >= 1 and <= 1048576"),
         ("data.num_workers=-1", "data.num_workers must be >= 0"),

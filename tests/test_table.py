@@ -8,7 +8,7 @@ def test_model_listing_is_a_list_of_entries_that_prints_as_a_table():
     models = zoo.list_models("vision")
     assert isinstance(models, list) and models[0].name == "small_cnn"
     lines = repr(models).splitlines()
-    assert lines[0].split() == ["task", "model", "params", "input", "dataset", "licence"]
+    assert lines[0].split() == ["task", "problem", "model", "params", "input", "dataset", "licence"]
     assert set(lines[1]) <= {"-", " "}
     assert len(lines) == 2 + len(models)
     assert any(line.startswith("vision") and "resnet18" in line and "11.2M" in line for line in lines)

@@ -229,7 +229,7 @@ RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "data.batch_size": (1, 2**20, True),
     "data.eval_batch_size": (1, 2**20, True),
     "data.num_workers": (0, 256, True),
-    "optim.lr": (0, 10.0, False),
+    "optim.lr": (0, None, True),
     "optim.weight_decay": (0, 10.0, True),
     "optim.momentum": (0, 0.9999, True),
     "optim.betas[0]": (0, 0.9999999, True),

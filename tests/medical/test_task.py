@@ -138,10 +138,9 @@ def test_multi_label_and_3d_runs(tmp_path):
 
 def test_a_model_and_dataset_of_different_problems_name_the_fix(tmp_path):
     write_medmnist(tmp_path, "pneumoniamnist")
-    config = recipes.resolve("medical", model="unet", dataset="pneumoniamnist",
-                             overrides=[f"data.args.root={tmp_path}"])
-    with pytest.raises(ConfigError, match=r"no masks.*--model densenet121 or resnet18 or resnet50"):
-        load_task(config).build_data(["train"])
+    with pytest.raises(ConfigError, match=r"'pneumoniamnist' serves classification, but model 'unet' does "
+                                          r"segmentation: choose a model for it \(resnet18, resnet50, densenet121\)"):
+        recipes.resolve("medical", model="unet", dataset="pneumoniamnist", overrides=[f"data.args.root={tmp_path}"])
     with pytest.raises(ConfigError, match="unknown config key 'task_args.crop_padding'"):
         load_task(recipes.resolve("medical", model="unet", overrides=["task_args.crop_padding=2"]))
     config = recipes.resolve("medical", overrides=["model.args.small_input=true", "task_args.patch_size=[32]"])

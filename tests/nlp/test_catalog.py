@@ -48,7 +48,7 @@ def test_an_entry_for_each_encoder_pipeline_default_with_its_pinned_revision():
         name = f"nlp/pretrained.{repo.split('/')[1].lower()}"
         entry = catalog.entry_from_json(by_name[name])  # the catalog's schema accepts it
         assert entry.sources == (f"hf://{repo}@{revision}",) and entry.format == "hf" and entry.verify == "weights"
-        assert entry.builder_args == {"checkpoint": name} and entry.labels == () and not entry.sha256
+        assert entry.builder_args == {} and entry.labels == () and not entry.sha256
         assert task in entry.description and repo in entry.description and revision in entry.description
         assert entry.license == f"see the model card at https://huggingface.co/{repo}"
         assert entry.default == (task == "text-classification")

@@ -55,7 +55,7 @@ def test_train_evaluate_and_predict_from_the_checkpoint(tmp_path, tiny_nlp):
 
 
 def test_missing_checkpoint_for_the_pretrained_model(tiny_nlp):
-    config = recipes.resolve("nlp", model="pretrained", dataset="sentiment", overrides=[*tiny_nlp, "model.args={}"])
+    config = recipes.resolve("nlp", model="pretrained", dataset="sentiment", overrides=[*tiny_nlp, "model.pretrained="])
     task = load_task(config)
     with pytest.raises(ConfigError, match="set model.pretrained"):
         task.build_data(["train"])

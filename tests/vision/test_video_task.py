@@ -76,7 +76,7 @@ def test_report_draws_frame_strips(run, tmp_path):
 def test_onnx_export_of_the_small_model_matches_pytorch(run, tmp_path):
     pytest.importorskip("onnxscript")
     onnxruntime = pytest.importorskip("onnxruntime")
-    from zoo.hub.export import export
+    from zoo.export import export
 
     done = export(run, "onnx", tmp_path / "model.onnx")
     assert done.checked_with.startswith("onnxruntime") and done.max_abs_diff < 1e-4

@@ -22,6 +22,7 @@ VOC_ROAD_USERS: tuple[str, ...] = ("person", "bicycle", "car", "motorbike", "bus
 VISDRONE_CLASSES: tuple[str, ...] = ("pedestrian", "people", "bicycle", "car", "van", "truck", "tricycle",
                                      "awning-tricycle", "bus", "motor")
 VISDRONE_IGNORED, VISDRONE_OTHERS = 0, 11
+Box = tuple[float, float, float, float]  # x_min, y_min, x_max, y_max in pixels
 
 
 @dataclass

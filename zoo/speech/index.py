@@ -159,7 +159,7 @@ TASK = make_task(
     datasets=[
         DatasetEntry(
             name="keywords",
-            problems=("keywords",),
+            problems=("keywords", "transcription"),
             loader="zoo.speech.embedded:keywords",
             description="Embedded: generated 1 s clips of 10 commands, unknown words and silence; many synthetic "
             "speakers over background noise (Speech Commands' 12-class setup).",
@@ -179,7 +179,7 @@ TASK = make_task(
         ),
         DatasetEntry(
             name="speech_commands",
-            problems=("keywords",),
+            problems=("keywords", "transcription"),
             loader="zoo.speech.datasets:speech_commands",
             description="Speech Commands v1/v2 (Warden, 2018): 1 s words; 12-class setup or all 30/35 words.",
             splits=("train", "val", "test"),

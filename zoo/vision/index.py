@@ -19,7 +19,8 @@ def _detector(name: str, description: str, recipe_dataset: str, downloads_weight
 
 TASK = make_task(
     "vision",
-    description="Image classification (one label per image, top-1 and top-5) and object detection (boxes, COCO mAP).",
+    description="Image classification (top-1, top-5), video action recognition, object detection (COCO mAP) and face "
+    "recognition (verification, TAR@FAR, gallery top-1).",
     problems=[
         ProblemEntry(
             name="classification",
@@ -71,7 +72,6 @@ TASK = make_task(
             recipe="vision/small_cnn_shapes",
             license="Apache-2.0",
             source="zoo",
-            problem="classification",
         ),
         ModelEntry(
             name="resnet18",
@@ -83,7 +83,6 @@ TASK = make_task(
             recipe="vision/resnet18_cifar10",
             license="BSD-3-Clause",
             source=_TORCHVISION,
-            problem="classification",
         ),
         ModelEntry(
             name="resnet34",
@@ -95,7 +94,6 @@ TASK = make_task(
             recipe="vision/resnet34_cifar10",
             license="BSD-3-Clause",
             source=_TORCHVISION,
-            problem="classification",
         ),
         ModelEntry(
             name="resnet50",
@@ -107,7 +105,6 @@ TASK = make_task(
             recipe="vision/resnet50_cifar100",
             license="BSD-3-Clause",
             source=_TORCHVISION,
-            problem="classification",
         ),
         ModelEntry(
             name="mobilenet_v3_small",
@@ -119,7 +116,6 @@ TASK = make_task(
             recipe="vision/mobilenet_v3_small_cifar10",
             license="BSD-3-Clause",
             source=_TORCHVISION,
-            problem="classification",
         ),
         ModelEntry(
             name="vit",
@@ -131,7 +127,6 @@ TASK = make_task(
             recipe="vision/vit_cifar10",
             license="BSD-3-Clause",
             source=_TORCHVISION,
-            problem="classification",
         ),
         ModelEntry(
             name="mobilefacenet",
@@ -274,7 +269,6 @@ TASK = make_task(
             embedded=True,
             license="Apache-2.0",
             source="zoo (generated in code)",
-            problems=("classification",),
         ),
         DatasetEntry(
             name="cifar10",
@@ -284,7 +278,6 @@ TASK = make_task(
             num_classes=10,
             license="unspecified (Krizhevsky, 2009)",
             source="https://www.cs.toronto.edu/~kriz/cifar.html",
-            problems=("classification",),
         ),
         DatasetEntry(
             name="cifar100",
@@ -294,7 +287,6 @@ TASK = make_task(
             num_classes=100,
             license="unspecified (Krizhevsky, 2009)",
             source="https://www.cs.toronto.edu/~kriz/cifar.html",
-            problems=("classification",),
         ),
         DatasetEntry(
             name="mnist",
@@ -304,7 +296,6 @@ TASK = make_task(
             num_classes=10,
             license="CC BY-SA 3.0",
             source="http://yann.lecun.com/exdb/mnist/",
-            problems=("classification",),
         ),
         DatasetEntry(
             name="fashion_mnist",
@@ -314,7 +305,6 @@ TASK = make_task(
             num_classes=10,
             license="MIT",
             source="https://github.com/zalandoresearch/fashion-mnist",
-            problems=("classification",),
         ),
         DatasetEntry(
             name="image_folder",
@@ -323,7 +313,6 @@ TASK = make_task(
             description="Your own images: root/<class>/<image>, or root/train and root/val of that layout.",
             license="yours",
             source="local files",
-            problems=("classification",),
         ),
         DatasetEntry(
             name="synthetic_faces",
