@@ -41,7 +41,7 @@ TASK = make_task(
             export="zoo.driving.export:export_spec",
             default_model="fcos_mobilenet_v3",
             default_dataset="road_scenes",
-            metrics=("map_50", "map", "map_75", "map_small", "mar_100", "ap_<class>", "sliced_map_small", "loss"),
+            metrics=("map_50", "map", "map_75", "map_small", "mar_100", "ap_<class>", "sliced_<metric> (with task_args.slice_size)", "loss"),
         ),
         ProblemEntry(
             name="segmentation",
