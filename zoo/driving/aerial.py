@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from zoo.problems.detection.generated import RenderedScenes
+
 CLASSES: tuple[str, ...] = ("car", "van", "truck", "bus", "pedestrian", "motor")  # VisDrone's names
 _LABEL = {name: i + 1 for i, name in enumerate(CLASSES)}
 # Top-down footprint in metres (length along the road, width).
@@ -26,7 +28,6 @@ _SIZES = {"car": (4.4, 1.8), "van": (5.2, 2.0), "truck": (8.5, 2.5), "bus": (12.
           "motor": (2.0, 0.8)}
 _VEHICLE_WEIGHTS = {"car": 0.62, "van": 0.15, "truck": 0.1, "bus": 0.05, "motor": 0.08}
 MIN_INSIDE = 0.4  # objects with less of their box inside the image get none
-_SPLIT_STREAM = {"train": 0, "val": 1}
 
 
 @dataclass
@@ -225,37 +226,13 @@ def render(seed: int, size: int = 192, min_gsd: float = 4.0, max_gsd: float = 8.
                        np.array(labels, np.int64))
 
 
-def scene_seed(seed: int, stream: int, index: int) -> int:
-    """The generator seed of one scene: the same in every process (``hash`` of a string is not)."""
-    return int(np.random.SeedSequence((seed, stream, index, 2)).generate_state(1)[0]) & 0x7FFF_FFFF
-
-
-class SceneStore:
-    """The scenes of one split, each rendered on first access and kept."""
-
-    def __init__(self, split: str, count: int, seed: int, size: int, min_gsd: float, max_gsd: float):
-        stream = _SPLIT_STREAM[split]
-        self.seeds = [scene_seed(seed, stream, i) for i in range(count)]
-        self.settings = (size, min_gsd, max_gsd)
-        self.scenes: list[AerialScene | None] = [None] * count
-
-    def __len__(self) -> int:
-        return len(self.seeds)
-
-    def __getitem__(self, index: int) -> AerialScene:
-        scene = self.scenes[index]
-        if scene is None:
-            scene = self.scenes[index] = render(self.seeds[index], *self.settings)
-        return scene
-
-
 @lru_cache(maxsize=8)
-def generate(split: str, count: int, seed: int, size: int, min_gsd: float, max_gsd: float) -> SceneStore:
-    return SceneStore(split, count, seed, size, min_gsd, max_gsd)
+def generate(split: str, count: int, seed: int, size: int, min_gsd: float, max_gsd: float) -> RenderedScenes:
+    return RenderedScenes(render, split, count, seed, 2, (size, min_gsd, max_gsd))
 
 
 class AerialDetection(Dataset):
-    def __init__(self, items: SceneStore):
+    def __init__(self, items: RenderedScenes):
         self.items = items
 
     def __len__(self) -> int:

@@ -21,9 +21,9 @@ from torch.utils.data import Dataset
 
 from zoo.errors import ConfigError
 from zoo.problems.detection.datasets import DetectionSplit, split_name, target
+from zoo.problems.detection.generated import RenderedScenes
 
 CLASSES: tuple[str, ...] = ("cup", "bottle", "book", "ball", "plant", "clock")
-_SPLIT_STREAM = {"train": 0, "val": 1}
 MIN_VISIBLE = 0.35
 # Object height relative to the image height at the nearest row, and width / height.
 _SHAPE = {"cup": (0.22, 0.95), "bottle": (0.42, 0.34), "book": (0.36, 0.62), "ball": (0.22, 1.0),
@@ -209,35 +209,13 @@ def _full_area(kind: str, bw: int, bh: int) -> int:
     return int((probe.instance == 0).sum())
 
 
-def scene_seed(seed: int, stream: int, index: int) -> int:
-    """The generator seed of one scene: the same in every process (``hash`` of a string is not)."""
-    return int(np.random.SeedSequence((seed, stream, index, 1)).generate_state(1)[0]) & 0x7FFF_FFFF
-
-
-class SceneStore:
-    def __init__(self, split: str, count: int, seed: int, height: int, width: int, max_objects: int):
-        stream = _SPLIT_STREAM[split]
-        self.seeds = [scene_seed(seed, stream, i) for i in range(count)]
-        self.settings = (height, width, max_objects)
-        self.scenes: list[Scene | None] = [None] * count
-
-    def __len__(self) -> int:
-        return len(self.seeds)
-
-    def __getitem__(self, index: int) -> Scene:
-        scene = self.scenes[index]
-        if scene is None:
-            scene = self.scenes[index] = render(self.seeds[index], *self.settings)
-        return scene
-
-
 @lru_cache(maxsize=8)
-def generate(split: str, count: int, seed: int, height: int, width: int, max_objects: int) -> SceneStore:
-    return SceneStore(split, count, seed, height, width, max_objects)
+def generate(split: str, count: int, seed: int, height: int, width: int, max_objects: int) -> RenderedScenes:
+    return RenderedScenes(render, split, count, seed, 1, (height, width, max_objects))
 
 
 class SceneDetection(Dataset):
-    def __init__(self, items: SceneStore):
+    def __init__(self, items: RenderedScenes):
         self.items = items
 
     def __len__(self) -> int:

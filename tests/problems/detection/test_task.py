@@ -138,7 +138,7 @@ def test_generated_scenes_are_the_same_in_every_process():
     import subprocess
     import sys
 
-    code = ("from zoo.vision.scenes import SceneStore as A; from zoo.driving.aerial import SceneStore as B; "
+    code = ("from zoo.vision.scenes import generate as A; from zoo.driving.aerial import generate as B; "
             "print(A('val', 3, 0, 64, 64, 4).seeds, B('val', 3, 0, 64, 4.0, 8.0).seeds)")
     outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                               env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
