@@ -39,6 +39,31 @@ def torchvision_file(weights: Any) -> dict[str, Any]:
             "sha256_prefix": found.group(1) if found else ""}
 
 
+def torchvision_entry(name: str, weights: Any, builder_name: str, labels: str, default: bool, license: str,
+                      **fields: Any) -> dict[str, Any]:
+    """A catalog entry for a torchvision weights file: where it lives, its size and provenance, and ``fields``
+    (builder_args, head, metrics, preprocessing) as the generator found them; empty fields are left out."""
+    import torchvision
+
+    meta = weights.meta
+    entry = {
+        "name": name,
+        **torchvision_file(weights),
+        **{k: fields[k] for k in ("builder_args", "head") if k in fields},
+        "params": meta["num_params"],
+        **{k: v for k, v in fields.items() if k not in ("builder_args", "head")},
+        "labels": labels,
+        "license": meta.get("license", license),
+        "recipe": meta.get("recipe", ""),
+        "library": f"torchvision {torchvision.__version__.split('+')[0]} ({builder_name}, {weights})",
+        "default": default,
+        "description": " ".join(meta.get("_docs", "").split())
+        + f" Upstream file about {meta['_file_size']:.1f} MiB; its full sha256 is not published, so zoo checks the"
+        " prefix in its name, as torchvision does.",
+    }
+    return {k: v for k, v in entry.items() if v not in ("", [], {}, False)}
+
+
 def classification_metrics(meta: dict[str, Any]) -> list[dict[str, Any]]:
     """A torchvision classifier's published metrics (percentages become fractions), on its named label set."""
     return [

@@ -13,7 +13,7 @@ import inspect
 from typing import Any
 
 from zoo.problems.detection.upstream import torchvision_detectors
-from zoo.upstream import on_meta, shapes, torchvision_file
+from zoo.upstream import on_meta, shapes, torchvision_entry
 
 TASK = "driving"
 # zoo model -> (torchvision builder, tag prefix) pairs; the first builder's DEFAULT weights are the zoo default.
@@ -48,7 +48,6 @@ def torchvision_driving(models: set[str]) -> tuple[list[dict[str, Any]], dict[st
 
 
 def _entry(zoo_model: str, builder_name: str, prefix: str, weights: Any, default: bool) -> dict[str, Any] | None:
-    import torchvision
     from torchvision import models as tvm
 
     from zoo import registry
@@ -77,21 +76,5 @@ def _entry(zoo_model: str, builder_name: str, prefix: str, weights: Any, default
     transform = weights.transforms()
     preprocessing = {"channels": 3, "resize_size": transform.resize_size[0], "mean": list(transform.mean),
                      "std": list(transform.std), "interpolation": transform.interpolation.value}
-    entry = {
-        "name": f"{TASK}/{zoo_model}.{prefix}{weights.name.lower()}",
-        **torchvision_file(weights),
-        "builder_args": builder_args,
-        "head": head,
-        "params": meta["num_params"],
-        "metrics": metrics,
-        "preprocessing": preprocessing,
-        "labels": LABEL_SETS.get(num_classes, f"{builder_name}-{weights.name}".lower()),
-        "license": meta.get("license", LICENSE),
-        "recipe": meta.get("recipe", ""),
-        "library": f"torchvision {torchvision.__version__.split('+')[0]} ({builder_name}, {weights})",
-        "default": default,
-        "description": " ".join(meta.get("_docs", "").split())
-        + f" Upstream file about {meta['_file_size']:.1f} MiB; its full sha256 is not published, so zoo checks the"
-        " prefix in its name, as torchvision does.",
-    }
-    return {k: v for k, v in entry.items() if v not in ("", [], {}, False)}
+    return torchvision_entry(f"{TASK}/{zoo_model}.{prefix}{weights.name.lower()}", weights, builder_name, LABEL_SETS.get(num_classes, f"{builder_name}-{weights.name}".lower()), default, LICENSE,
+                             builder_args=builder_args, head=head, metrics=metrics, preprocessing=preprocessing)

@@ -29,6 +29,7 @@ from zoo.upstream import (
     label_set_name,
     on_meta,
     shapes,
+    torchvision_entry,
     torchvision_file,
 )
 
@@ -90,7 +91,6 @@ def _builder(task: str, zoo_model: str) -> Any:
 
 def _entry(task: str, zoo_model: str, builder_name: str, prefix: str, weights: Any, default: bool
            ) -> dict[str, Any] | None:
-    import torchvision
     from torchvision import models as tvm
 
     meta = weights.meta
@@ -116,24 +116,8 @@ def _entry(task: str, zoo_model: str, builder_name: str, prefix: str, weights: A
     ]
     preprocessing = {"channels": 3, "input": "float in [0, 1], any size",
                      "min_size": builder_args.get("min_size", 800), "max_size": builder_args.get("max_size", 1333)}
-    entry = {
-        "name": f"{task}/{zoo_model}.{prefix}{weights.name.lower()}",
-        **torchvision_file(weights),
-        "builder_args": builder_args,
-        "head": head,
-        "params": meta["num_params"],
-        "metrics": metrics,
-        "preprocessing": preprocessing,
-        "labels": LABEL_SETS.get(num_classes, f"{builder_name}-{weights.name}".lower()),
-        "license": meta.get("license", LICENSE),
-        "recipe": meta.get("recipe", ""),
-        "library": f"torchvision {torchvision.__version__.split('+')[0]} ({builder_name}, {weights})",
-        "default": default,
-        "description": " ".join(meta.get("_docs", "").split())
-        + f" Upstream file about {meta['_file_size']:.1f} MiB; its full sha256 is not published, so zoo checks the"
-        " prefix in its name, as torchvision does.",
-    }
-    return {k: v for k, v in entry.items() if v not in ("", [], {}, False)}
+    return torchvision_entry(f"{task}/{zoo_model}.{prefix}{weights.name.lower()}", weights, builder_name, LABEL_SETS.get(num_classes, f"{builder_name}-{weights.name}".lower()), default, LICENSE,
+                             builder_args=builder_args, head=head, metrics=metrics, preprocessing=preprocessing)
 
 
 def _backbone_entry(
