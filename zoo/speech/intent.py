@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +25,10 @@ from torchmetrics import Metric, MetricCollection
 
 from zoo import registry
 from zoo.errors import ConfigError
-from zoo.speech.audio import load_audio
-from zoo.speech.features import feature_config
 from zoo.speech.intent_models import split_logits
 from zoo.speech.intents import IntentSplit
 from zoo.speech.task import SpeechTask
-from zoo.task import StepOutput, TaskData, call_with_args, evaluated_split
+from zoo.task import StepOutput, call_with_args
 
 
 class SlotAccuracy(Metric):
@@ -78,45 +76,23 @@ class SpokenIntent(SpeechTask):
     problem = "intent"
     monitor, monitor_mode = "accuracy", "max"
 
+    split_fields = ("slots", "sample_rate")
+    saved_fields = ("problem", "slots", "sample_rate")
+    bucketed = True
+    slot_sizes: list[int] = []
+
     # -- data ---------------------------------------------------------------------------------------------------
-    def build_data(self, splits: Sequence[str]) -> TaskData:
-        loaded: dict[str, IntentSplit] = {split: self.load_split(split) for split in splits}
-        ref = loaded.get("train") or next(iter(loaded.values()))
+    def describe(self, ref: Any, loaded: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(ref, IntentSplit):
             raise ConfigError(f"dataset {self.config.data.dataset!r} holds no intent slots; intent datasets: "
                               f"{', '.join(self.entry.datasets_for('intent'))}")
-        for split, data in loaded.items():
-            if data.slots != ref.slots or data.sample_rate != ref.sample_rate:
-                raise ConfigError(f"split {split!r} has other slots or sample rate than the others")
-        o = self.options
-        features = feature_config(dict(
-            sample_rate=ref.sample_rate, kind=o.features, n_mels=o.n_mels, n_mfcc=o.n_mfcc, win_ms=o.win_ms,
-            hop_ms=o.hop_ms, freq_mask=o.freq_mask, time_mask=o.time_mask, masks=o.masks,
-        ))
-        info: dict[str, Any] = {"problem": "intent", "sample_rate": ref.sample_rate, "features": features.to_dict(),
-                                "slots": ref.slots}
-        if self.saved_info is not None:
-            for key in ("slots", "sample_rate"):
-                if self.saved_info.get(key) != info[key]:
-                    raise ConfigError(f"the checkpoint was trained with {key} {self.saved_info.get(key)}, but "
-                                      f"dataset {self.config.data.dataset!r} has {info[key]}; evaluate it on "
-                                      "matching data")
-            info = dict(self.saved_info)
-        self.slot_sizes = [len(v) for v in info["slots"].values()]
-        if "train" in loaded and loaded["train"].noise:
-            from zoo.speech.task import _noise_bank
+        return {"slots": ref.slots}
 
-            self.noise = _noise_bank(loaded["train"].noise)
-        evaluated = evaluated_split(loaded)
-        bucket = o.bucket_by_length
-        return TaskData(
-            train=loaded["train"].dataset if "train" in loaded else None,
-            val=evaluated.dataset if evaluated is not None else None,
-            info=info,
-            collate=collate_intents,
-            train_lengths=loaded["train"].lengths if bucket and "train" in loaded else None,
-            val_lengths=evaluated.lengths if bucket and evaluated is not None else None,
-        )
+    def adopt(self, info: dict[str, Any]) -> None:
+        self.slot_sizes = [len(v) for v in info["slots"].values()]
+
+    def collate(self, info: dict[str, Any]) -> Any:
+        return collate_intents
 
     # -- model --------------------------------------------------------------------------------------------------
     def build_model(self, info: dict[str, Any]) -> nn.Module:
@@ -179,13 +155,10 @@ class SpokenIntent(SpeechTask):
         lengths = torch.tensor([len(w) for w in waves], device=device)
         return decode(model(batch, lengths), info)
 
-    def predict(self, model: nn.Module, inputs: Sequence[str], info: dict[str, Any], device: torch.device,
-                options: Any = None) -> list[dict[str, Any]]:
-        results = []
-        for path in inputs:
-            [result] = self.classify(model, [load_audio(path, info["sample_rate"])], info, device)
-            results.append({"input": str(path), **result})
-        return results
+    def predict_wave(self, model: nn.Module, wave: Tensor, info: dict[str, Any],
+                     device: torch.device) -> dict[str, Any]:
+        [result] = self.classify(model, [wave], info, device)
+        return result
 
     def format_prediction(self, prediction: dict[str, Any]) -> str:
         slots = ", ".join(f"{k}={v}" for k, v in prediction["slots"].items())

@@ -6,8 +6,8 @@
         trainer.device=cuda trainer.precision=bf16
     python -m zoo predict --checkpoint runs/speech/RUN clip.wav other.flac
 
-Two problems, each its own Task: :class:`KeywordSpotting` classifies clips, :class:`Transcription` trains CTC on
-transcripts; each model names its problem in the index. Keyword datasets carry both labels and the words said, so they serve
+Each problem is its own Task on :class:`SpeechTask`: :class:`KeywordSpotting` classifies clips, :class:`Transcription`
+trains CTC on transcripts (and ``zoo.speech.intent.SpokenIntent`` reads slots); each model names its problem in the index. Keyword datasets carry both labels and the words said, so they serve
 both; utterance datasets carry transcripts only. Features (``task_args.features``) are computed inside the model,
 batched on its device; background noise from the dataset's recordings is mixed in per batch during training.
 """
@@ -57,117 +57,77 @@ class SpeechOptions:
 
 
 class SpeechTask(Task):
-    """What both speech problems share: audio loading, features in the model, noise mixing."""
+    """What every speech problem shares: audio splits, features computed in the model, background noise mixed into
+    training batches, one prediction per file. Each problem brings what it reads from its data (:meth:`describe`),
+    its batches, loss, metrics and the prediction of one waveform."""
 
     Options = SpeechOptions
     problem = ""
+    split_fields: tuple[str, ...] = ("classes", "sample_rate")  # what every split of one dataset must agree on
+    saved_fields: tuple[str, ...] = ("problem", "classes", "sample_rate")  # what a checkpoint's data must match
+    bucketed = False  # batch examples of similar length (with ``task_args.bucket_by_length``)
 
     def __init__(self, config: Any):
         super().__init__(config)
         self.noise: tuple[Tensor, Tensor, Tensor] | None = None  # recordings end to end, starts, sizes
-        self.vocab: text_ops.Vocabulary | None = None
         o = self.options
         if not 0.0 <= o.noise_prob <= 1.0 or o.beam_width < 1:
             raise ConfigError("task_args.noise_prob must be in [0, 1] and task_args.beam_width at least 1")
 
     # -- data ---------------------------------------------------------------------------------------------------
     def build_data(self, splits: Sequence[str]) -> TaskData:
-        loaded: dict[str, AudioSplit] = {split: self.load_split(split) for split in splits}
+        loaded: dict[str, Any] = {split: self.load_split(split) for split in splits}
         ref = loaded.get("train") or next(iter(loaded.values()))
         for split, data in loaded.items():
-            if data.classes != ref.classes or data.sample_rate != ref.sample_rate:
-                raise ConfigError(f"split {split!r} has other classes or sample rate than the others")
-        o = self.options
-        features = feature_config(dict(
-            sample_rate=ref.sample_rate, kind=o.features, n_mels=o.n_mels, n_mfcc=o.n_mfcc, win_ms=o.win_ms,
-            hop_ms=o.hop_ms, freq_mask=o.freq_mask, time_mask=o.time_mask, masks=o.masks,
-        ))
-        info: dict[str, Any] = {"problem": self.problem, "sample_rate": ref.sample_rate, "features": features.to_dict()}
-        if self.problem == "keywords":
-            info.update(self._keyword_info(ref))
-        else:
-            info["vocab"] = self._vocabulary(loaded)
+            if any(getattr(data, key, None) != getattr(ref, key, None) for key in self.split_fields):
+                raise ConfigError(f"split {split!r} has other {' or '.join(self.split_fields)} than the others")
+        info: dict[str, Any] = {"problem": self.problem, "sample_rate": ref.sample_rate,
+                                "features": self.feature_settings(ref.sample_rate)}
+        info.update(self.describe(ref, loaded))
         if self.saved_info is not None:
             self._check_saved(info)
             info = dict(self.saved_info)
-        if self.problem == "transcription":
-            self.vocab = text_ops.Vocabulary(info["vocab"])
+        self.adopt(info)
         if "train" in loaded and loaded["train"].noise:
             self.noise = _noise_bank(loaded["train"].noise)
-        bucket = self.problem == "transcription" and o.bucket_by_length
+        bucket = self.bucketed and self.options.bucket_by_length
         evaluated = evaluated_split(loaded)
-        shift = round(o.time_shift_ms * ref.sample_rate / 1000) if self.problem == "keywords" else 0
         return TaskData(
             train=loaded["train"].dataset if "train" in loaded else None,
             val=evaluated.dataset if evaluated is not None else None,
             info=info,
-            collate=Collate(info.get("vocab")),
-            train_transform=TimeShift(shift) if shift else None,
+            collate=self.collate(info),
+            train_transform=self.train_transform(ref.sample_rate),
             train_lengths=loaded["train"].lengths if bucket and "train" in loaded else None,
             val_lengths=evaluated.lengths if bucket and evaluated is not None else None,
         )
 
-    def _keyword_info(self, ref: AudioSplit) -> dict[str, Any]:
-        if ref.classes is None:
-            raise ConfigError(
-                f"dataset {self.config.data.dataset!r} holds transcripts, not keyword classes, so model "
-                f"{self.config.model.name!r} (a keyword classifier) cannot train on it; choose a speech-to-text model: "
-                f"--model {' | '.join(self.entry.models_for('transcription'))}"
-            )
-        return {"classes": list(ref.classes), "num_classes": len(ref.classes), "clip_samples": ref.clip_samples}
+    def feature_settings(self, sample_rate: int) -> dict[str, Any]:
+        o = self.options
+        return feature_config(dict(
+            sample_rate=sample_rate, kind=o.features, n_mels=o.n_mels, n_mfcc=o.n_mfcc, win_ms=o.win_ms,
+            hop_ms=o.hop_ms, freq_mask=o.freq_mask, time_mask=o.time_mask, masks=o.masks,
+        )).to_dict()
 
-    def _vocabulary(self, loaded: dict[str, AudioSplit]) -> list[str]:
-        if self.saved_info is not None:
-            return list(self.saved_info["vocab"])
-        train = loaded["train"] if "train" in loaded else self.load_split("train")
-        return text_ops.Vocabulary.from_texts(train.dataset.texts).tokens
+    def describe(self, ref: Any, loaded: dict[str, Any]) -> dict[str, Any]:
+        """What this problem reads from the data into ``info`` (classes, vocabulary, slots)."""
+        raise NotImplementedError
+
+    def adopt(self, info: dict[str, Any]) -> None:
+        """Take what the steps need from the final ``info`` (a checkpoint's, when evaluating one)."""
+
+    def collate(self, info: dict[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def train_transform(self, sample_rate: int) -> Any:
+        return None
 
     def _check_saved(self, info: dict[str, Any]) -> None:
         saved = self.saved_info or {}
-        for key in ("problem", "classes", "sample_rate"):
+        for key in self.saved_fields:
             if key in saved and key in info and saved[key] != info[key]:
                 raise ConfigError(f"the checkpoint was trained with {key} {saved[key]}, but dataset "
                                   f"{self.config.data.dataset!r} has {info[key]}; evaluate it on matching data")
-
-    def model_defaults(self, info: dict[str, Any]) -> dict[str, Any]:
-        if info["problem"] == "keywords":
-            return {"num_classes": info["num_classes"], "features": info["features"]}
-        return {"vocab_size": len(info["vocab"]), "features": info["features"]}
-
-    # -- steps and metrics ----------------------------------------------------------------------------------------
-    def build_metrics(self, info: dict[str, Any]) -> MetricCollection:
-        if info["problem"] == "transcription":
-            return MetricCollection({"cer": CharErrorRate(), "wer": WordErrorRate()})
-        n = info["num_classes"]
-        return MetricCollection(
-            {"accuracy": MulticlassAccuracy(n, average="micro"), "f1_macro": MulticlassF1Score(n, average="macro")}
-        )
-
-    def train_step(self, model: nn.Module, batch: dict[str, Any]) -> StepOutput:
-        waves = self._add_noise(batch["waves"], batch["lengths"])
-        if self.problem == "keywords":
-            logits = model(waves, batch["lengths"])
-            loss = F.cross_entropy(logits.float(), batch["labels"], label_smoothing=self.options.label_smoothing)
-            return StepOutput(loss, len(batch["labels"]))
-        logits, frames = model(waves, batch["lengths"])
-        return StepOutput(_ctc_loss(logits, frames, batch), len(batch["texts"]))
-
-    def eval_step(self, model: nn.Module, batch: dict[str, Any], metrics: MetricCollection) -> StepOutput:
-        if self.problem == "keywords":
-            logits = model(batch["waves"], batch["lengths"]).float()
-            metrics.update(logits, batch["labels"])
-            return StepOutput(F.cross_entropy(logits, batch["labels"]), len(batch["labels"]))
-        logits, frames = model(batch["waves"], batch["lengths"])
-        metrics.update(self._transcribe(logits, frames), batch["texts"])
-        return StepOutput(_ctc_loss(logits, frames, batch), len(batch["texts"]))
-
-    def _transcribe(self, logits: Tensor, frames: Tensor) -> list[str]:
-        vocab = self.vocab
-        if self.options.beam_width <= 1:
-            return [vocab.decode(ids) for ids in text_ops.greedy_decode(logits, frames)]
-        log_probs = logits.float().log_softmax(-1)
-        return [vocab.decode(text_ops.beam_decode(lp, int(n), self.options.beam_width))
-                for lp, n in zip(log_probs, frames.tolist())]
 
     def _add_noise(self, waves: Tensor, lengths: Tensor) -> Tensor:
         """Mix a random excerpt of a background recording into a ``noise_prob`` share of the batch, at a random SNR."""
@@ -189,60 +149,20 @@ class SpeechTask(Task):
         scale = scale * (torch.rand(count, device=device) < self.options.noise_prob)
         return waves + noise * valid * scale[:, None]
 
-    # -- figures ------------------------------------------------------------------------------------------------
-    @torch.no_grad()
-    def report(self, model: nn.Module, batches: Iterable[Any], info: dict[str, Any], directory: Path) -> list[Path]:
-        """Keywords: the confusion matrix. Speech-to-text: the worst transcripts by CER, beside their references."""
-        if info["problem"] == "keywords":
-            from zoo import plots
-
-            predicted, target = [], []
-            for batch in batches:
-                predicted.append(model(batch["waves"], batch["lengths"]).argmax(-1).cpu())
-                target.append(batch["labels"].cpu())
-            matrix = plots.class_confusion(torch.cat(predicted), torch.cat(target), len(info["classes"]))
-            path = directory / "confusion_matrix.png"
-            return [plots.confusion_matrix(matrix, info["classes"], path, "keyword confusion matrix")]
-        from torchmetrics.functional.text import char_error_rate
-
-        pairs = []
-        for batch in batches:
-            logits, frames = model(batch["waves"], batch["lengths"])
-            for hypothesis, reference in zip(self._transcribe(logits, frames), batch["texts"]):
-                cer = float(char_error_rate(hypothesis, reference)) if reference else float(bool(hypothesis))
-                pairs.append((cer, reference, hypothesis))
-        pairs.sort(key=lambda pair: -pair[0])
-        path = directory / "transcripts.txt"
-        directory.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(f"CER {cer:.2f}\n  reference:  {ref}\n  hypothesis: {hyp}\n"
-                                for cer, ref, hyp in pairs[:50]))
-        return [path]
-
     # -- prediction ---------------------------------------------------------------------------------------------
     @torch.no_grad()
     def predict(
         self, model: nn.Module, inputs: Sequence[str], info: dict[str, Any], device: torch.device, options: Any = None
     ) -> list[dict[str, Any]]:
         model.eval()
-        results = []
-        for path in inputs:
-            wave = load_audio(path, info["sample_rate"])
-            if info["problem"] == "keywords":
-                wave = fix_length(wave, info["clip_samples"])
-            waves, lengths = wave[None].to(device), torch.tensor([len(wave)], device=device)
-            if info["problem"] == "keywords":
-                probs = model(waves, lengths).float().softmax(-1)[0].cpu()
-                top = probs.topk(min(self.options.top_k, len(probs)))
-                ranked = [{"label": info["classes"][i], "prob": round(float(p), 4)}
-                          for p, i in zip(top.values.tolist(), top.indices.tolist())]
-                results.append({"input": str(path), "label": ranked[0]["label"], "prob": ranked[0]["prob"],
-                                "top": ranked})
-            else:
-                logits, frames = model(waves, lengths)
-                self.vocab = text_ops.Vocabulary(info["vocab"])
-                transcript = self._transcribe(logits, frames)[0]
-                results.append({"input": str(path), "transcript": transcript})
-        return results
+        self.adopt(info)
+        return [{"input": str(path), **self.predict_wave(model, load_audio(path, info["sample_rate"]), info, device)}
+                for path in inputs]
+
+    def predict_wave(self, model: nn.Module, wave: Tensor, info: dict[str, Any],
+                     device: torch.device) -> dict[str, Any]:
+        """The prediction for one waveform at ``info["sample_rate"]``."""
+        raise NotImplementedError
 
     def write_samples(self, directory: Path, count: int) -> list[Path]:
         """Clips of the validation split as 16-bit WAV (keywords, a few of each) or FLAC (utterances), named after
@@ -271,13 +191,6 @@ class SpeechTask(Task):
             references[path.name] = word if word is not None else text
         samples.write_references(directory, references)
         return paths
-
-    def format_prediction(self, prediction: dict[str, Any]) -> str:
-        if "transcript" in prediction:
-            return f"{prediction['input']}: {prediction['transcript']}"
-        others = ", ".join(f"{t['label']} {t['prob']:.3f}" for t in prediction["top"][1:])
-        best = f"{prediction['input']}: {prediction['label']} {prediction['prob']:.3f}"
-        return best + (f" ({others})" if others else "")
 
 
 def _noise_bank(recordings: list[Tensor]) -> tuple[Tensor, Tensor, Tensor]:
@@ -354,6 +267,30 @@ class KeywordSpotting(SpeechTask):
     PredictOptions = KeywordPredictOptions
     stream: tuple[Any, int] | None = None  # the long recording being evaluated, and the wake word's class
 
+    def describe(self, ref: AudioSplit, loaded: dict[str, AudioSplit]) -> dict[str, Any]:
+        if ref.classes is None:
+            raise ConfigError(
+                f"dataset {self.config.data.dataset!r} holds transcripts, not keyword classes, so model "
+                f"{self.config.model.name!r} (a keyword classifier) cannot train on it; choose a speech-to-text model: "
+                f"--model {' | '.join(self.entry.models_for('transcription'))}"
+            )
+        return {"classes": list(ref.classes), "num_classes": len(ref.classes), "clip_samples": ref.clip_samples}
+
+    def collate(self, info: dict[str, Any]) -> Any:
+        return Collate(None)
+
+    def train_transform(self, sample_rate: int) -> Any:
+        shift = round(self.options.time_shift_ms * sample_rate / 1000)
+        return TimeShift(shift) if shift else None
+
+    def model_defaults(self, info: dict[str, Any]) -> dict[str, Any]:
+        return {"num_classes": info["num_classes"], "features": info["features"]}
+
+    def train_step(self, model: nn.Module, batch: dict[str, Any]) -> StepOutput:
+        logits = model(self._add_noise(batch["waves"], batch["lengths"]), batch["lengths"])
+        loss = F.cross_entropy(logits.float(), batch["labels"], label_smoothing=self.options.label_smoothing)
+        return StepOutput(loss, len(batch["labels"]))
+
     def build_data(self, splits: Sequence[str]) -> TaskData:
         if "stream" not in splits:
             return super().build_data(splits)
@@ -375,13 +312,18 @@ class KeywordSpotting(SpeechTask):
 
     def build_metrics(self, info: dict[str, Any]) -> MetricCollection:
         if self.stream is None:
-            return super().build_metrics(info)
+            n = info["num_classes"]
+            return MetricCollection(
+                {"accuracy": MulticlassAccuracy(n, average="micro"), "f1_macro": MulticlassF1Score(n, average="macro")}
+            )
         return MetricCollection({"wake": WakeWordRates(self.stream[0], StreamSettings(),
                                                        info["clip_samples"] / info["sample_rate"])})
 
     def eval_step(self, model: nn.Module, batch: dict[str, Any], metrics: MetricCollection) -> StepOutput:
         if "window" not in batch:
-            return super().eval_step(model, batch, metrics)
+            logits = model(batch["waves"], batch["lengths"]).float()
+            metrics.update(logits, batch["labels"])
+            return StepOutput(F.cross_entropy(logits, batch["labels"]), len(batch["labels"]))
         probs = model(batch["waves"], batch["lengths"]).float().softmax(-1)[:, self.stream[1]]
         metrics.update(probs, batch["window"])
         loss = F.binary_cross_entropy(probs.clamp(1e-6, 1 - 1e-6), batch["inside"])  # the whole word in the window
@@ -390,9 +332,16 @@ class KeywordSpotting(SpeechTask):
     @torch.no_grad()
     def report(self, model: nn.Module, batches: Iterable[Any], info: dict[str, Any], directory: Path) -> list[Path]:
         """Clips: the confusion matrix. The long-audio split: detection rate against false alarms per hour."""
-        if self.stream is None:
-            return super().report(model, batches, info, directory)
         from zoo import plots
+
+        if self.stream is None:
+            predicted, target = [], []
+            for batch in batches:
+                predicted.append(model(batch["waves"], batch["lengths"]).argmax(-1).cpu())
+                target.append(batch["labels"].cpu())
+            matrix = plots.class_confusion(torch.cat(predicted), torch.cat(target), len(info["classes"]))
+            path = directory / "confusion_matrix.png"
+            return [plots.confusion_matrix(matrix, info["classes"], path, "keyword confusion matrix")]
 
         metric = WakeWordRates(self.stream[0], StreamSettings(), info["clip_samples"] / info["sample_rate"])
         for batch in batches:
@@ -433,9 +382,20 @@ class KeywordSpotting(SpeechTask):
             results.append({"input": str(path), "wake_word": word, "detections": found})
         return results
 
+    def predict_wave(self, model: nn.Module, wave: Tensor, info: dict[str, Any],
+                     device: torch.device) -> dict[str, Any]:
+        wave = fix_length(wave, info["clip_samples"])
+        probs = model(wave[None].to(device), torch.tensor([len(wave)], device=device)).float().softmax(-1)[0].cpu()
+        top = probs.topk(min(self.options.top_k, len(probs)))
+        ranked = [{"label": info["classes"][i], "prob": round(float(p), 4)}
+                  for p, i in zip(top.values.tolist(), top.indices.tolist())]
+        return {"label": ranked[0]["label"], "prob": ranked[0]["prob"], "top": ranked}
+
     def format_prediction(self, prediction: dict[str, Any]) -> str:
         if "detections" not in prediction:
-            return super().format_prediction(prediction)
+            others = ", ".join(f"{t['label']} {t['prob']:.3f}" for t in prediction["top"][1:])
+            best = f"{prediction['input']}: {prediction['label']} {prediction['prob']:.3f}"
+            return best + (f" ({others})" if others else "")
         heard = ", ".join(f"{d['time']:.2f} s ({d['score']:.3f})" for d in prediction["detections"])
         return f"{prediction['input']}: {prediction['wake_word']!r} " + (f"heard at {heard}" if heard else "not heard")
 
@@ -458,5 +418,71 @@ def listen(model: nn.Module, wave: Tensor, info: dict[str, Any], index: int, set
 
 
 class Transcription(SpeechTask):
+    """Speech-to-text: CTC over the characters of the training transcripts, decoded greedily or by beam search."""
+
     problem = "transcription"
     monitor, monitor_mode = "cer", "min"
+    saved_fields = ("problem", "sample_rate")
+    bucketed = True
+    vocab: text_ops.Vocabulary | None = None
+
+    def describe(self, ref: AudioSplit, loaded: dict[str, AudioSplit]) -> dict[str, Any]:
+        if self.saved_info is not None:
+            return {"vocab": list(self.saved_info["vocab"])}
+        train = loaded["train"] if "train" in loaded else self.load_split("train")
+        return {"vocab": text_ops.Vocabulary.from_texts(train.dataset.texts).tokens}
+
+    def adopt(self, info: dict[str, Any]) -> None:
+        self.vocab = text_ops.Vocabulary(info["vocab"])
+
+    def collate(self, info: dict[str, Any]) -> Any:
+        return Collate(info["vocab"])
+
+    def model_defaults(self, info: dict[str, Any]) -> dict[str, Any]:
+        return {"vocab_size": len(info["vocab"]), "features": info["features"]}
+
+    def build_metrics(self, info: dict[str, Any]) -> MetricCollection:
+        return MetricCollection({"cer": CharErrorRate(), "wer": WordErrorRate()})
+
+    def train_step(self, model: nn.Module, batch: dict[str, Any]) -> StepOutput:
+        logits, frames = model(self._add_noise(batch["waves"], batch["lengths"]), batch["lengths"])
+        return StepOutput(_ctc_loss(logits, frames, batch), len(batch["texts"]))
+
+    def eval_step(self, model: nn.Module, batch: dict[str, Any], metrics: MetricCollection) -> StepOutput:
+        logits, frames = model(batch["waves"], batch["lengths"])
+        metrics.update(self._transcribe(logits, frames), batch["texts"])
+        return StepOutput(_ctc_loss(logits, frames, batch), len(batch["texts"]))
+
+    def _transcribe(self, logits: Tensor, frames: Tensor) -> list[str]:
+        vocab = self.vocab
+        if self.options.beam_width <= 1:
+            return [vocab.decode(ids) for ids in text_ops.greedy_decode(logits, frames)]
+        log_probs = logits.float().log_softmax(-1)
+        return [vocab.decode(text_ops.beam_decode(lp, int(n), self.options.beam_width))
+                for lp, n in zip(log_probs, frames.tolist())]
+
+    @torch.no_grad()
+    def report(self, model: nn.Module, batches: Iterable[Any], info: dict[str, Any], directory: Path) -> list[Path]:
+        """The worst transcripts by CER, beside their references."""
+        from torchmetrics.functional.text import char_error_rate
+
+        pairs = []
+        for batch in batches:
+            logits, frames = model(batch["waves"], batch["lengths"])
+            for hypothesis, reference in zip(self._transcribe(logits, frames), batch["texts"]):
+                cer = float(char_error_rate(hypothesis, reference)) if reference else float(bool(hypothesis))
+                pairs.append((cer, reference, hypothesis))
+        pairs.sort(key=lambda pair: -pair[0])
+        path = directory / "transcripts.txt"
+        directory.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"CER {cer:.2f}\n  reference:  {ref}\n  hypothesis: {hyp}\n"
+                                for cer, ref, hyp in pairs[:50]))
+        return [path]
+
+    def predict_wave(self, model: nn.Module, wave: Tensor, info: dict[str, Any],
+                     device: torch.device) -> dict[str, Any]:
+        logits, frames = model(wave[None].to(device), torch.tensor([len(wave)], device=device))
+        return {"transcript": self._transcribe(logits, frames)[0]}
+
+    def format_prediction(self, prediction: dict[str, Any]) -> str:
+        return f"{prediction['input']}: {prediction['transcript']}"
