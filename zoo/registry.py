@@ -276,7 +276,7 @@ MODEL_COLUMNS = [
     ("task", lambda m: m.task),
     ("problem", lambda m: m.problem),
     ("model", lambda m: m.name),
-    ("params", lambda m: human(m.params)),
+    ("params", lambda m: human(m.params) if m.params else "as loaded"),
     ("input", lambda m: m.input),
     ("dataset", lambda m: m.default_dataset),
     ("licence", lambda m: m.license),
