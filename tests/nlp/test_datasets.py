@@ -168,3 +168,34 @@ def test_corpus_is_quick_to_generate():
 def test_unknown_corpus_split():
     with pytest.raises(ConfigError, match="Valid splits: train, val, test"):
         nlp_datasets.sentiment("dev")
+
+
+def test_a_small_corpus_gets_an_embedding_table_of_the_pieces_it_learned(tmp_path):
+    """The sentiment recipe's 1,000 rows meet 24 reviews: the model gets the rows its tokenizer learned, said at the
+    start and saved in the config; pinned on the command line, the recipe's size stays."""
+    import io
+
+    import torch
+
+    from zoo import fit, recipes
+    from zoo.task import load_task
+
+    write_reviews_csv(tmp_path / "reviews.csv")
+    data_args = [f"data.args.train={tmp_path / 'reviews.csv'}", "data.args.text_column=review",
+                 "data.args.label_column=sentiment", "data.args.val_fraction=0.25"]
+
+    def build(*overrides: str):
+        config = recipes.resolve("nlp", model="bert_tiny", dataset="text_files", overrides=[*data_args, *overrides])
+        fit.pin(config, overrides)
+        task = load_task(config)
+        data = task.build_data(["train", "val"])
+        printed = io.StringIO()
+        fit.fit_run(config, data, torch.device("cpu"), out=printed)
+        return config, task.build_model(data.info), printed.getvalue()
+
+    config, model, printed = build()
+    learned = model.get_input_embeddings().num_embeddings
+    assert 0 < learned < 1000 and config.task_args["vocab_size"] == learned
+    assert f"adapted: task_args.vocab_size 1000 -> {learned} (the wordpiece tokenizer learned {learned} pieces" in printed
+    config, model, printed = build("task_args.vocab_size=1000")
+    assert model.get_input_embeddings().num_embeddings == 1000 and "vocab_size" not in printed

@@ -53,6 +53,7 @@ class TokenizedTexts(Dataset):
         self.offsets = np.concatenate([[0], np.cumsum(lengths)])
         self.flat = np.fromiter((t for x in ids for t in x), dtype=np.int32, count=int(self.offsets[-1]))
         self.labels = np.asarray(labels, dtype=np.int64)
+        self.fitted: dict[str, tuple[Any, Any, str]] = {}  # keys fitted to these texts (zoo.fit reads them)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -106,8 +107,11 @@ class TextClassification(Task):
         for split, data in loaded.items():
             if data.classes != classes:
                 raise ConfigError(f"split {split!r} has classes {data.classes}, another split has {classes}")
+        self.fitted_keys: dict[str, tuple[Any, Any, str]] = {}
         encoder, info = self._encoder(loaded, classes)
         encoded = {split: TokenizedTexts(encoder.encode(data.texts), data.labels) for split, data in loaded.items()}
+        if "train" in encoded:
+            encoded["train"].fitted.update(self.fitted_keys)
         lengths = {split: d.lengths() for split, d in encoded.items()} if self.options.bucket_by_length else {}
         return TaskData(
             train=encoded.get("train"),
@@ -157,7 +161,7 @@ class TextClassification(Task):
             encoder = tokenization.trained_encoder(
                 train.texts, o.vocab_size, o.max_length, o.tokenizer, o.lowercase, o.min_frequency
             )
-            vocab_size = o.vocab_size
+            vocab_size = self._fitted_vocab_size(encoder.tokenizer.get_vocab_size(), len(train.texts))
             info["tokenizer_source"] = f"{o.tokenizer} trained on {self.config.data.dataset} (train split)"
         info.update(
             vocab_size=vocab_size,
@@ -166,6 +170,18 @@ class TextClassification(Task):
             tokenizer=encoder.to_json(),
         )
         return encoder, info
+
+    def _fitted_vocab_size(self, learned: int, texts: int) -> int:
+        """The recipe's embedding rows, or the pieces the tokenizer learned when a recipe meets other data and
+        learned fewer (rows no token maps to only cost memory); said at the run's start by zoo.fit."""
+        from zoo.fit import needs_fitting
+
+        asked = self.options.vocab_size
+        if learned >= asked or "task_args.vocab_size" in self.config.adapted or not needs_fitting(self.config):
+            return asked
+        self.fitted_keys["task_args.vocab_size"] = (asked, learned, f"the {self.options.tokenizer} tokenizer learned "
+                                                                    f"{learned} pieces from {texts} training texts")
+        return learned
 
     def model_defaults(self, info: dict[str, Any]) -> dict[str, Any]:
         defaults = {
