@@ -29,7 +29,9 @@ class DetectionAP(MeanAveragePrecision):
 
     Labels are 1..K with 0 the background, as the detectors use them. A class or size range with no ground truth
     in the split gets no entry (COCO's -1), so that averages are not pulled down by classes that cannot be scored.
-    ``prefix`` is put before every key (``sliced_`` for the figures of sliced inference).
+    ``prefix`` is put before every key (``sliced_`` for the figures of sliced inference). As in COCO's own
+    evaluation (``maxDets``), each image is scored on its 100 highest-scoring detections, however many the detector
+    keeps (``detections_per_img``, e.g. 150 for crowded aerial scenes, where the rest still show in predictions).
     """
 
     SUMMARY = ("map", "map_50", "map_75", "map_small", "map_medium", "map_large", "mar_1", "mar_10", "mar_100",
@@ -39,6 +41,7 @@ class DetectionAP(MeanAveragePrecision):
         super().__init__(box_format="xyxy", iou_type="bbox", class_metrics=True, extended_summary=True,
                          backend=coco_backend())
         self.class_names, self.prefix = list(classes), prefix
+        self.warn_on_many_detections = False  # COCO's maxDets of 100, stated above: not a per-batch warning
 
     def compute(self) -> dict[str, torch.Tensor]:
         result = super().compute()

@@ -197,6 +197,7 @@ class Detection(Task):
         classes = info["classes"]
         ap = MeanAveragePrecision(box_format="xyxy", iou_type="bbox", class_metrics=True, extended_summary=True,
                                   backend=coco_backend())
+        ap.warn_on_many_detections = False  # scored on COCO's 100 best per image, as DetectionAP says
         drawn: list[torch.Tensor] = []
         for images, targets in batches:
             detections = model(images)
