@@ -64,8 +64,8 @@ def test_listing_shows_the_problem_of_every_model_and_dataset():
     assert "transcription" in out and "segmentation" in out and "rating" in out
 
 
-def test_fine_tune_from_a_local_checkpoint_with_model_pretrained(tiny_run, tiny_vision, tmp_path):
-    """model.pretrained takes a run directory: every weight starts as it ended there."""
+def test_fine_tune_from_a_local_checkpoint_with_model_pretrained(tiny_run, tiny_vision, tmp_path, capfd):
+    """model.pretrained takes a run directory: every weight starts as it ended there, and the run says so."""
     from zoo import checkpoint as ckpt
     from zoo.task import load_task
 
@@ -79,6 +79,7 @@ def test_fine_tune_from_a_local_checkpoint_with_model_pretrained(tiny_run, tiny_
     result = zoo.train(task="vision", output=tmp_path / "tuned",
                        overrides=[*tiny_vision, f"model.pretrained={tiny_run}", "trainer.epochs=1"])
     assert result.summary["steps"] > 0 and "val/top1" in result.summary["best"]
+    assert "started from: " in capfd.readouterr().err.split("epoch 1/")[0]
     assert zoo.load(result.best_checkpoint).model is not None  # rebuilds without reading the source again
 
 

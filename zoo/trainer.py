@@ -156,6 +156,9 @@ class Trainer:
             logger.print(line)
         logger.print(f"run: {self.run_dir}  ({self.param_count:,} parameters, device {self.device}, "
                      f"{self.steps_per_epoch} steps per epoch, {self.total_steps} steps)")
+        start = self.data.info.get("pretrained")
+        if start and p.step == 0:  # model.pretrained: say what the weights were (a head re-initialised warns apart)
+            logger.print(f"started from: {start['source']} ({start['kind']} weights)")
         meter = Throughput(self.train_loader, self.device, self.peak_flops, accumulate)
         stop = p.step >= self.total_steps
         self.model.train()
