@@ -108,3 +108,23 @@ def test_console_script_and_module_entry_points_agree():
     if not __import__("os").path.exists(zoo):
         pytest.skip("the zoo console script is not installed (pip install -e .)")
     assert subprocess.run([zoo, "list"], capture_output=True, text=True).stdout == run_zoo("list").stdout
+
+
+def test_predict_inputs_that_are_not_utf8_fail_in_one_line(tmp_path, monkeypatch):
+    import io
+    import sys
+
+    from zoo import cli
+    from zoo.errors import ConfigError
+
+    path = tmp_path / "inputs.txt"
+    path.write_bytes(b"196\n\xff\xfe 242\n")
+    with pytest.raises(ConfigError, match="inputs.txt is not UTF-8 text"):
+        cli._lines(str(path))
+    with pytest.raises(ConfigError, match="is a directory"):
+        cli._lines(str(tmp_path))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"caf\xe9\n"), encoding="utf-8"))
+    with pytest.raises(ConfigError, match="standard input is not UTF-8 text"):
+        cli._lines("-")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("café\n\n 7 \n".encode()), encoding="utf-8"))
+    assert cli._lines("-") == ["café", " 7 "]

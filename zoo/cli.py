@@ -307,12 +307,21 @@ def _lines(path: str) -> list[str]:
 
     from zoo.errors import ConfigError
 
-    if path == "-":
-        text = sys.stdin.read()
-    elif not Path(path).is_file():
-        raise ConfigError(f"--file {path}: no such file")
-    else:
-        text = Path(path).read_text(encoding="utf-8")
+    try:
+        if path == "-" and sys.stdin is None:
+            raise ConfigError("--file -: there is no standard input; pipe the inputs in, or give a file")
+        if path == "-":
+            text = sys.stdin.buffer.read().decode("utf-8") if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+        elif Path(path).is_dir():
+            raise ConfigError(f"--file {path} is a directory; give a text file with one input per line")
+        elif not Path(path).is_file():
+            raise ConfigError(f"--file {path}: no such file")
+        else:
+            text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        where = "standard input" if path == "-" else path
+        raise ConfigError(f"--file {where} is not UTF-8 text (byte {error.start}); save the inputs as UTF-8, one per "
+                          "line") from None
     return [line for line in text.splitlines() if line.strip()]
 
 
