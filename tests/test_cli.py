@@ -96,8 +96,17 @@ def test_errors_are_one_clear_line(args, expected):
 
 
 def test_debug_shows_the_traceback():
-    result = run_zoo("--debug", "list", "speach", check=False)
-    assert result.returncode != 0 and "Traceback" in result.stderr
+    for args in (["--debug", "list", "speach"], ["list", "speach", "--debug"]):
+        result = run_zoo(*args, check=False)
+        assert result.returncode != 0 and "Traceback" in result.stderr, args
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    train = subprocess.run([sys.executable, "-m", "zoo.train", "--debug", "--task", "visoin"], capture_output=True,
+                           text=True, timeout=300, cwd=REPO)
+    assert "UnknownNameError" in train.stderr and "Traceback" in train.stderr
 
 
 def test_console_script_and_module_entry_points_agree():

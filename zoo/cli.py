@@ -38,7 +38,7 @@ from zoo.table import format_table
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zoo", description="A PyTorch model zoo with one registry and one trainer.")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks (also accepted after the command)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     listing = commands.add_parser("list", help="list tasks, models and datasets")
@@ -148,8 +148,11 @@ _PREDICT_HELP = (
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # anywhere: before the command, after it, or through python -m zoo.train
+    argv = [item for item in argv if item != "--debug"]
     parser = _parser()
     args, unknown = parser.parse_known_args(argv)
+    args.debug = debug
     if args.command == "predict":  # re-parsed with its task's options once the checkpoint names the task
         args.argv = argv[argv.index("predict") + 1 :]
         unknown = []
