@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 
 from zoo import checkpoint as ckpt
 from zoo import fit, recipes, registry
-from zoo.config import RunConfig, apply_overrides, from_dict, load_yaml, migrate
+from zoo.config import RunConfig, apply_overrides, from_dict, migrate, recorded_overrides, saved_run_config
 from zoo.errors import ConfigError
 
 
@@ -138,11 +139,17 @@ def prepare_run(
         if output is None:
             raise ConfigError("--resume needs --output DIR: the run directory to continue")
         run_dir = Path(output)
-        saved = run_dir / "config.yaml"
-        if saved.is_file():
-            run_config = from_dict(apply_overrides(migrate(load_yaml(saved)), list(overrides)))
+        if (run_dir / "config.yaml").is_file():
+            data = saved_run_config(run_dir)
+            _check_same_run(run_dir, data, task, problem, model, dataset, config)
+            earlier = recorded_overrides(run_dir)
+            changed = apply_overrides(copy.deepcopy(data), list(overrides))
+            _check_same_run(run_dir, data, changed.get("task"), changed.get("problem"),
+                            (changed.get("model") or {}).get("name"), (changed.get("data") or {}).get("dataset"),
+                            None, how="key=value")
+            run_config = from_dict(changed)
             recipes.check_names(run_config)
-            fit.pin(run_config, overrides)
+            fit.pin(run_config, [*earlier, *overrides])
             return run_config, run_dir
     run_config = recipes.resolve(task, model, dataset, config, overrides, problem=problem)
     fit.pin(run_config, overrides)  # what the user gave is never fitted to the data
@@ -150,6 +157,26 @@ def prepare_run(
     if not resume and (run_dir / "checkpoints").exists():
         raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another --output")
     return run_config, run_dir
+
+
+def _check_same_run(
+    run_dir: Path, saved: dict[str, Any], task: str | None, problem: str | None, model: str | None,
+    dataset: str | None, config: str | Path | None, how: str = "",
+) -> None:
+    """A resume continues the run as it is: a task, problem, model or dataset of another run is refused."""
+    if config is not None:
+        raise ConfigError(f"--resume continues {run_dir} with its own config.yaml; drop --config {config}, and give "
+                          "changes (more epochs, say) as key=value")
+    task_name, _, task_problem = str(task or "").partition("/")
+    given = {"task": task_name, "problem": problem or task_problem, "model": model, "dataset": dataset}
+    have = {"task": saved.get("task"), "problem": saved.get("problem"), "model": (saved.get("model") or {}).get("name"),
+            "dataset": (saved.get("data") or {}).get("dataset")}
+    keys = {"task": "task", "problem": "problem", "model": "model.name", "dataset": "data.dataset"}
+    for what, value in given.items():
+        if value and have[what] and value != have[what]:
+            flag = f"{keys[what]}={value}" if how else f"--{what} {value}"
+            raise ConfigError(f"{run_dir} is a run of {what} {have[what]!r}; --resume cannot switch it to {flag}: "
+                              f"drop it, or train the new run in another --output")
 
 
 def train(

@@ -373,3 +373,63 @@ def save_yaml(config: RunConfig, path: Path) -> None:
     from zoo.io import atomic_write_text
 
     atomic_write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False))
+
+
+# A resume never rewrites a run's config.yaml: each resume that changes a key appends one record here
+# ({"step", "time", "changes": {key: [old, new]}}), and the run's config is config.yaml with these applied in order.
+CHANGES_FILE = "changes.jsonl"
+
+
+def recorded_overrides(run_dir: Path) -> list[str]:
+    """The ``key=value`` overrides earlier resumes of ``run_dir`` recorded, oldest first (JSON values read as YAML)."""
+    import json
+
+    path = Path(run_dir) / CHANGES_FILE
+    if not path.is_file():
+        return []
+    overrides = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            changes = json.loads(line)["changes"]
+        except (ValueError, KeyError, TypeError):
+            raise ConfigError(f"{path} line {number} is not a record of changes; restore the file or remove the "
+                              "line") from None
+        overrides += [f"{key}={json.dumps(new)}" for key, (_old, new) in changes.items()]
+    return overrides
+
+
+def saved_run_config(run_dir: Path) -> dict[str, Any]:
+    """A run's config as it trains now: its config.yaml (keys of an older zoo moved) with the recorded changes."""
+    return apply_overrides(migrate(load_yaml(Path(run_dir) / "config.yaml")), recorded_overrides(run_dir))
+
+
+def differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> dict[str, list[Any]]:
+    """``{"trainer.epochs": [3, 5]}``: every leaf key whose value differs (``adapted``, zoo.fit's notes, left out)."""
+    found: dict[str, list[Any]] = {}
+    for key in sorted({*old, *new}):
+        if not prefix and key == "adapted":
+            continue
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found |= differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            found[prefix + key] = [a, b]
+    return found
+
+
+def record_changes(run_dir: Path, config: RunConfig, step: int) -> str:
+    """Append the keys a resume at ``step`` changes to changes.jsonl; the line that says so, or "" when none."""
+    import json
+    import time
+
+    changes = differences(saved_run_config(run_dir), config.to_dict())
+    if not changes:
+        return ""
+    record = {"step": step, "time": round(time.time(), 3), "changes": changes}
+    with (Path(run_dir) / CHANGES_FILE).open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+    said = ", ".join(f"{key} {old!r} -> {new!r}" for key, (old, new) in changes.items())
+    return f"changed on resume at step {step}: {said} (recorded in {Path(run_dir) / CHANGES_FILE}; config.yaml " \
+           "keeps the run's start)"
