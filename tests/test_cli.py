@@ -137,3 +137,17 @@ def test_predict_inputs_that_are_not_utf8_fail_in_one_line(tmp_path, monkeypatch
         cli._lines("-")
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("café\n\n 7 \n".encode()), encoding="utf-8"))
     assert cli._lines("-") == ["café", " 7 "]
+
+
+def test_evaluate_where_the_report_cannot_be_written_still_gives_the_metrics(trained_run, tmp_path, monkeypatch,
+                                                                            capsys):
+    pytest.importorskip("matplotlib")
+    from zoo import api
+
+    blocker = tmp_path / "read-only"
+    blocker.write_text("")  # a file where the reports folder should go: no directory can be made under it
+    monkeypatch.setattr(api, "report_dir", lambda *args: blocker / "reports")
+    metrics, figures = api.evaluate_with_report(trained_run, report=True)
+    assert 0 <= metrics["val/top1"] <= 1 and figures == []
+    err = capsys.readouterr().err
+    assert "figures not written: " in err and "--no-report" in err

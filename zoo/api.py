@@ -310,8 +310,15 @@ def evaluate_with_report(
             directory = Path(report) if not isinstance(report, bool) else report_dir(
                 loaded.path, config.data.dataset, split)
             batches = (move_to_device(b, device_, True, config.trainer.channels_last) for b in loader)
-            with torch.no_grad(), precision.autocast():
-                figures = task.report(loaded.model, batches, loaded.meta["info"], directory)
+            try:
+                with torch.no_grad(), precision.autocast():
+                    figures = task.report(loaded.model, batches, loaded.meta["info"], directory)
+            except OSError as error:  # a read-only or full run directory: the metrics still count
+                import sys
+
+                where = error.filename or directory
+                print(f"figures not written: {error.strerror or error}: {where}; pass --report DIR to write them "
+                      "elsewhere, or --no-report", file=sys.stderr)
     return {f"{split}/{k}": v for k, v in results.items()}, figures
 
 
