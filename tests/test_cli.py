@@ -151,3 +151,32 @@ def test_evaluate_where_the_report_cannot_be_written_still_gives_the_metrics(tra
     assert 0 <= metrics["val/top1"] <= 1 and figures == []
     err = capsys.readouterr().err
     assert "figures not written: " in err and "--no-report" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["train", "--task", "vision", "--model", "resnet-18"], "Did you mean 'resnet18'"),
+        (["train", "--task", "visoin"], "Did you mean 'vision'"),
+        (["train", "--task", "vision", "trainer.epoch=1"], "Did you mean 'trainer.epochs'"),
+        (["train", "--task", "vision", "--output", "{file}"], "is a file, not a directory"),
+        (["train", "--task", "vision", "--output", "{file}/run"], "is a file, not a directory"),
+        (["evaluate", "--checkpoint", "/nonexistent/run"], "does not exist"),
+        (["predict", "--checkpoint", "/nonexistent/run", "x.png"], "does not exist"),
+    ],
+)
+def test_bad_names_and_paths_fail_before_torch_is_imported(tmp_path, args, expected):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    args = [a.replace("{file}", str(afile)) for a in args]
+    code = ("import sys; from zoo.cli import main; code = main(sys.argv[1:]); "
+            "print('torch imported' if 'torch' in sys.modules else 'no torch'); sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300,
+                            cwd=REPO)
+    assert result.returncode == 2 and expected in result.stderr, result.stderr
+    assert result.stdout.strip() == "no torch"

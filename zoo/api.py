@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zoo import checkpoint as ckpt
 from zoo import fit, recipes, registry
 from zoo.config import RunConfig, apply_overrides, from_dict, migrate, recorded_overrides, saved_run_config
-from zoo.errors import ConfigError
+from zoo.errors import CheckpointError, ConfigError
 
 
 def build_model(task: str, name: str, pretrained: bool | str = False, **kwargs: Any) -> Any:
@@ -139,6 +138,7 @@ def prepare_run(
         if output is None:
             raise ConfigError("--resume needs --output DIR: the run directory to continue")
         run_dir = Path(output)
+        _check_output(run_dir)
         if (run_dir / "config.yaml").is_file():
             data = saved_run_config(run_dir)
             _check_same_run(run_dir, data, task, problem, model, dataset, config)
@@ -154,9 +154,26 @@ def prepare_run(
     run_config = recipes.resolve(task, model, dataset, config, overrides, problem=problem)
     fit.pin(run_config, overrides)  # what the user gave is never fitted to the data
     run_dir = Path(output) if output is not None else default_run_dir(run_config)
+    _check_output(run_dir)
     if not resume and (run_dir / "checkpoints").exists():
         raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another --output")
     return run_config, run_dir
+
+
+def _check_output(run_dir: Path) -> None:
+    """A run directory that cannot be one fails now, in one line, before torch is imported or a model built."""
+    import os
+
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"--output {run_dir} is a file, not a directory: give a new directory for the run, or a run "
+                          "directory to --resume")
+    parent = run_dir.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ConfigError(f"--output {run_dir} cannot be made: {parent} is a file, not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"--output {run_dir} cannot be made: {parent} is not writable; choose another --output")
 
 
 def _check_same_run(
@@ -195,12 +212,12 @@ def train(
 
     ``problem`` (or ``task="vision/detection"``) picks a problem's default recipe; a model picks its own problem.
     """
-    from zoo.trainer import Trainer
-
     items = overrides.items() if isinstance(overrides, dict) else []
     texts = [o for o in overrides or [] if isinstance(overrides, list)]
     texts += [f"{k}={_yaml(v)}" for k, v in [*items, *((k.replace("__", "."), v) for k, v in kwargs.items())]]
     run_config, run_dir = prepare_run(task, model, dataset, config, output, resume, texts, problem=problem)
+    from zoo.trainer import Trainer  # torch, once the names, the config and the run directory are known good
+
     trainer = Trainer(run_config, run_dir)
     summary = trainer.fit(resume=resume)
     return TrainResult(trainer.run_dir, summary, trainer.inference_model)
@@ -225,6 +242,10 @@ class Loaded:
 
 def load(checkpoint: str | Path, device: str | None = None) -> Loaded:
     """Rebuild the model of a checkpoint from its saved config and load its inference weights."""
+    if not Path(checkpoint).exists():  # said before torch is imported, as ckpt.resolve would say it
+        raise CheckpointError(f"checkpoint {str(checkpoint)!r} does not exist; pass a run directory or its "
+                              "checkpoints/best")
+    from zoo import checkpoint as ckpt
     from zoo.runtime import select_device
     from zoo.task import load_task
 
@@ -272,6 +293,7 @@ def evaluate_with_report(
     report: str | Path | bool = False,
 ) -> tuple[dict[str, float], list[Path]]:
     """:func:`evaluate`, and the paths of the figures it wrote."""
+    loaded = load(checkpoint, device)
     import torch
 
     from zoo.labels import check_same_classes
@@ -280,7 +302,6 @@ def evaluate_with_report(
     from zoo.trainer import evaluate as run_evaluation
     from zoo.trainer import make_eval_loader
 
-    loaded = load(checkpoint, device)
     config = loaded.config
     if dataset is not None and dataset != config.data.dataset:
         config.data.dataset, config.data.args = dataset, {}

@@ -219,14 +219,15 @@ def _listing_json(tasks: list[registry.TaskEntry]) -> list[dict]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from zoo import distributed
-    from zoo.api import train
+    from zoo.api import train  # torch-free: names, the config and --output are checked before torch is imported
 
     overrides = [*args.overrides, *([f"trainer.device={args.device}"] if args.device else [])]
     try:
         result = train(args.task, problem=args.problem, model=args.model, dataset=args.dataset, config=args.config,
                        output=args.output, resume=args.resume, overrides=overrides)
     except KeyboardInterrupt as interrupt:  # SIGINT or SIGTERM: the trainer saved the step and said so
+        from zoo import distributed
+
         if not hasattr(interrupt, "exit_code"):
             where = f"--output {args.output} " if args.output else "--output RUN_DIR "
             print(f"interrupted; continue with: python -m zoo.train {where}--resume", file=sys.stderr)
@@ -234,10 +235,16 @@ def _train(args: argparse.Namespace) -> int:
         distributed.exit_process(code)
         return code
     except ZooError as error:
+        if "zoo.distributed" not in sys.modules:  # failed before torch: no process group to leave
+            raise
+        from zoo import distributed
+
         if not distributed.is_initialized():
             raise
         print(f"error (rank {distributed.rank()}): {error}", file=sys.stderr)
         distributed.exit_process(2)
+    from zoo import distributed
+
     if not distributed.is_main():
         distributed.exit_process(0)
     summary, run_dir = result.summary, result.run_dir
