@@ -180,3 +180,21 @@ def test_bad_names_and_paths_fail_before_torch_is_imported(tmp_path, args, expec
                             cwd=REPO)
     assert result.returncode == 2 and expected in result.stderr, result.stderr
     assert result.stdout.strip() == "no torch"
+
+
+def test_a_checkpoint_of_another_version_names_it_instead_of_a_typo(trained_run, tmp_path):
+    import shutil
+
+    from zoo import api
+    from zoo.errors import CheckpointError
+
+    copy = tmp_path / "best"
+    shutil.copytree(trained_run / "checkpoints" / "best", copy)
+    meta = json.loads((copy / "meta.json").read_text())
+    meta["zoo_version"] = "9.0.0"
+    meta["config"]["trainer"]["warp_speed"] = 2
+    (copy / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match=r"unknown config key 'trainer.warp_speed'.*written by zoo 9\.0\.0 "
+                                              r"\(this is zoo .*load it with that version") as caught:
+        api.load(copy)
+    assert "Did you mean" not in str(caught.value)

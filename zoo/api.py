@@ -251,7 +251,12 @@ def load(checkpoint: str | Path, device: str | None = None) -> Loaded:
 
     path = ckpt.resolve(checkpoint)
     meta = ckpt.read_meta(path)
-    config = from_dict(migrate(meta["config"]))
+    try:
+        config = from_dict(migrate(meta["config"]))
+    except ConfigError as error:  # a key of another version is no typo: say which version wrote it
+        first = str(error).split(". Did you mean")[0].split(". Valid ")[0].rstrip(".")
+        raise CheckpointError(f"the config in {path / ckpt.META_FILE} does not fit this zoo ({first}): "
+                              f"{ckpt.written_by(meta)}; load it with that version") from None
     if device is not None:
         config.trainer.device = device
     task = load_task(config, meta["info"])
