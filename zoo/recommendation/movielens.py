@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from zoo.errors import ConfigError, DatasetNotFoundError
-from zoo.paths import data_dir
+from zoo.paths import data_dir, download_hint
 from zoo.recommendation.interactions import Features, Interactions, RecSplit, check_split, from_raw, split_mask
 
 URL = "https://files.grouplens.org/datasets/movielens/{folder}.zip"
@@ -213,7 +213,7 @@ def locate(name: str, root: str | None, download: bool) -> Path:
         raise DatasetNotFoundError(
             f"{name} files not found: {folder} must hold {', '.join(required)} (missing: {', '.join(missing)}). "
             f"Download {URL.format(folder=upstream)} and unzip it so that its {upstream}/ folder is {folder} "
-            f"(or set data.args.root to where it is), or set data.args.download=true to download it."
+            f"(or set data.args.root to where it is){download_hint(download)}"
         )
     return folder
 

@@ -28,7 +28,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from zoo.errors import ConfigError, DatasetNotFoundError
-from zoo.paths import data_dir
+from zoo.paths import data_dir, download_hint
 from zoo.speech.audio import AUDIO_EXTENSIONS, fix_length, load_audio
 
 SPLITS = ("train", "val", "test")
@@ -179,8 +179,8 @@ def speech_commands(
         raise DatasetNotFoundError(
             f"Speech Commands v0.0{version} is not in {folder}: expected validation_list.txt, testing_list.txt and a "
             f"folder of WAV files per word ({folder}/yes/*.wav, ...) with {NOISE_FOLDER}/. Download "
-            f"{_SC_URL.format(version)} ({'1.4' if version == 1 else '2.3'} GB) and extract it there, set "
-            "data.args.root to where it is, or set data.args.download=true"
+            f"{_SC_URL.format(version)} ({'1.4' if version == 1 else '2.3'} GB) and extract it there, or set "
+            f"data.args.root to where it is{download_hint(download)}"
         )
     held = {name: set(path.read_text().split()) for name, path in zip(("val", "test"), lists)}
     wanted = held.get(split)
@@ -244,7 +244,7 @@ def librispeech(
             raise DatasetNotFoundError(
                 f"LibriSpeech {subset} is not in {base}: expected {base}/LibriSpeech/{subset}/<speaker>/<chapter>/ "
                 f"with *.trans.txt and *.flac files. Download {_LIBRISPEECH_URL.format(subset)} and extract it in "
-                f"{base}, set data.args.root to the folder holding LibriSpeech/, or set data.args.download=true"
+                f"{base}, or set data.args.root to the folder holding LibriSpeech/{download_hint(download)}"
             )
         for transcript in sorted(folder.glob("*/*/*.trans.txt")):
             for line in transcript.read_text().splitlines():
