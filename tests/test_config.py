@@ -154,3 +154,5 @@ def test_a_recipe_that_cannot_be_read_fails_in_one_line(tmp_path, content, messa
     with pytest.raises(ConfigError, match=message) as caught:
         load_yaml(path)
     assert "\n" not in str(caught.value)
+    with pytest.raises(ConfigError, match="is a directory; give a recipe YAML file"):
+        load_yaml(tmp_path)
