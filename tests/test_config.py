@@ -156,3 +156,6 @@ def test_a_recipe_that_cannot_be_read_fails_in_one_line(tmp_path, content, messa
     assert "\n" not in str(caught.value)
     with pytest.raises(ConfigError, match="is a directory; give a recipe YAML file"):
         load_yaml(tmp_path)
+    path.write_text("model: {name: small_cnn}\n")
+    with pytest.raises(ConfigError, match="recipe.yaml names no task: add a line such as 'task: vision', or pass"):
+        recipes.resolve(config_file=path)
