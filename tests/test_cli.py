@@ -198,3 +198,18 @@ def test_a_checkpoint_of_another_version_names_it_instead_of_a_typo(trained_run,
                                               r"\(this is zoo .*load it with that version") as caught:
         api.load(copy)
     assert "Did you mean" not in str(caught.value)
+
+
+def test_a_file_where_a_directory_must_go_is_named(tmp_path):
+    import errno
+
+    from zoo import cli
+
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    for error in (NotADirectoryError(errno.ENOTDIR, "Not a directory", str(afile / "x")),
+                  FileExistsError(errno.EEXIST, "File exists", str(afile))):
+        assert cli._os_error(error).startswith(f"{afile} is a file where a directory is needed")
+    missing = FileNotFoundError(errno.ENOENT, "No such file or directory", str(tmp_path / "gone"))
+    assert cli._os_error(missing) == f"No such file or directory: {tmp_path / 'gone'} (check the path and its " \
+                                     "permissions; --debug for details)"

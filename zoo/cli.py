@@ -174,9 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:  # a path that cannot be read or written: say which, without a traceback
         if args.debug:
             raise
-        where = f": {error.filename}" if error.filename else ""
-        print(f"error: {error.strerror or error}{where} (check the path and its permissions; --debug for details)",
-              file=sys.stderr)
+        print(f"error: {_os_error(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         if args.command == "download":
@@ -184,6 +182,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print("interrupted; resume with --resume --output RUN_DIR", file=sys.stderr)
         return 130
+
+
+def _os_error(error: OSError) -> str:
+    """One line for a path that cannot be read or written; a file where a folder must go is named as such."""
+    import errno
+    from pathlib import Path
+
+    if error.filename and error.errno in (errno.EEXIST, errno.ENOTDIR):
+        path = Path(error.filename)
+        blocker = next((p for p in (path, *path.parents) if p.is_file()), None)
+        if blocker is not None:
+            return f"{blocker} is a file where a directory is needed ({path}); move it, or choose another path"
+    where = f": {error.filename}" if error.filename else ""
+    return f"{error.strerror or error}{where} (check the path and its permissions; --debug for details)"
 
 
 def _list(args: argparse.Namespace) -> int:
