@@ -96,6 +96,10 @@ def test_an_unreadable_csv_names_the_cause_and_a_repeated_header_is_refused(tmp_
     joined.write_text("text,label\ngood film,pos\ndull,neg\ntext,label\nfine,pos\n")
     with pytest.raises(ConfigError, match=r"1 row\(s\) repeat the header \('text', 'label'\), the first at row 3"):
         nlp_datasets.text_files("train", train=str(joined))
+    short = tmp_path / "short.tsv"
+    short.write_text("text\tlabel\ngood film\tpos\ndull\n")
+    with pytest.raises(ConfigError, match="short.tsv: row 2 has no label"):
+        nlp_datasets.text_files("train", train=str(short))
 
 
 # --- hub datasets from the datasets cache ----------------------------------------------------------------------------

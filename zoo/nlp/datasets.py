@@ -355,8 +355,11 @@ def _read_cached(
 def _label_map(raw: Sequence[Any], names: list[str] | None, where: str) -> tuple[list[str], Any]:
     """Class names and a function from a raw label (int or str) to its index."""
     if any(isinstance(label, bool) or not isinstance(label, (int, str)) for label in raw):
-        bad = next(label for label in raw if isinstance(label, bool) or not isinstance(label, (int, str)))
-        raise ConfigError(f"{where}: labels must be integers or strings, found {bad!r}")
+        row, bad = next((i, label) for i, label in enumerate(raw)
+                        if isinstance(label, bool) or not isinstance(label, (int, str)))
+        if bad is None:
+            raise ConfigError(f"{where}: row {row + 1} has no label (a short or empty line?); give every row one")
+        raise ConfigError(f"{where}: labels must be integers or strings, found {bad!r} at row {row + 1}")
     if all(isinstance(label, int) for label in raw):
         count = max(raw, default=-1) + 1
         classes = [str(n) for n in names] if names else [str(i) for i in range(count)]
