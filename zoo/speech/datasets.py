@@ -303,13 +303,30 @@ def manifest(
 def _read_manifest(path: Path, path_column: str, text_column: str) -> list[tuple[str, str]]:
     if not path.is_file():
         raise DatasetNotFoundError(f"manifest {path} does not exist: check data.args.train / data.args.val (and root)")
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"manifest {path} is not UTF-8 text (byte {error.start}); save it as UTF-8") from None
+    records: list[Any] = []
     if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
-        records: list[dict[str, Any]] = [json.loads(line) for line in text.splitlines() if line.strip()]
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except ValueError as error:
+                raise ConfigError(f"{path} line {number} is not JSON ({error}); a manifest holds one object per "
+                                  "line") from None
     else:
         records = list(csv.DictReader(text.splitlines(), delimiter="\t" if path.suffix.lower() == ".tsv" else ","))
     rows = []
     for number, record in enumerate(records, 1):
+        if not isinstance(record, dict):
+            raise ConfigError(f"{path} row {number} is a {type(record).__name__}, not an object with "
+                              f"{path_column!r} and {text_column!r}")
+        if None in record or any(value is None for value in record.values()):
+            raise ConfigError(f"{path} row {number} has more or fewer fields than the header, or a null value; fix "
+                              "or remove it")
         if path_column not in record or text_column not in record:
             raise ConfigError(f"{path} row {number} lacks column {path_column!r} or {text_column!r} (it has "
                               f"{', '.join(record)}); set data.args.path_column / text_column")
