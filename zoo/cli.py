@@ -18,7 +18,7 @@
     zoo doctor                                        versions, device, cache, offline state, optional extras
     zoo assistant --wake KWS_RUN --intent INTENT_RUN long.wav    wake word, then the command's intent (JSON lines)
 
-Errors print one line with the cause and the fix; ``--debug`` shows the traceback.
+Errors print one line with the cause and the fix; ``--debug``, anywhere on the line, shows the traceback.
 """
 
 from __future__ import annotations
