@@ -152,8 +152,8 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
-        raise ConfigError(f"{path} is not UTF-8 text (byte {error.start}: {error.object[error.start:error.start + 1]!r}); "
-                          "save it as UTF-8") from None
+        byte = error.object[error.start:error.start + 1]
+        raise ConfigError(f"{path} is not UTF-8 text (byte {error.start}: {byte!r}); save it as UTF-8") from None
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
@@ -426,7 +426,7 @@ def record_changes(run_dir: Path, config: RunConfig, step: int) -> str:
     import json
     import time
 
-    changes = differences(saved_run_config(run_dir), config.to_dict())
+    changes = differences(from_dict(saved_run_config(run_dir)).to_dict(), config.to_dict())  # defaults filled in
     if not changes:
         return ""
     record = {"step": step, "time": round(time.time(), 3), "changes": changes}
