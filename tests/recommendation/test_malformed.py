@@ -71,3 +71,16 @@ def test_interactions_files_count_their_bad_lines_and_keep_text_ids(tmp_path):
 
 def test_the_threshold_is_a_small_fraction():
     assert 0 < rows.MAX_BAD_FRACTION <= 0.01
+
+
+def test_the_run_reports_the_lines_it_skipped(tmp_path):
+    from zoo import recipes
+    from zoo.fit import _skipped
+    from zoo.task import load_task
+
+    _ml100k(tmp_path, [(3, "12\t102\tnan\t881250949")])
+    config = recipes.resolve("recommendation", problem="rating", dataset="ml100k",
+                             overrides=[f"data.args.root={tmp_path}"])
+    skipped = _skipped(load_task(config).build_data(["train", "val"]))
+    assert skipped["counts"] == {"malformed lines of u.data": 1}
+    assert "u.data:4" in skipped["text"]
