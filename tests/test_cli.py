@@ -163,9 +163,11 @@ def test_evaluate_where_the_report_cannot_be_written_still_gives_the_metrics(tra
         (["train", "--task", "vision", "--output", "{file}/run"], "is a file, not a directory"),
         (["evaluate", "--checkpoint", "/nonexistent/run"], "does not exist"),
         (["predict", "--checkpoint", "/nonexistent/run", "x.png"], "does not exist"),
+        (["samples", "--task", "visoin"], "Did you mean 'vision'"),
+        (["evaluate", "--checkpoint", "{run}", "--dataset", "mnsit"], "Did you mean 'mnist'"),
     ],
 )
-def test_bad_names_and_paths_fail_before_torch_is_imported(tmp_path, args, expected):
+def test_bad_names_and_paths_fail_before_torch_is_imported(trained_run, tmp_path, args, expected):
     import subprocess
     import sys
 
@@ -173,7 +175,7 @@ def test_bad_names_and_paths_fail_before_torch_is_imported(tmp_path, args, expec
 
     afile = tmp_path / "afile"
     afile.write_text("")
-    args = [a.replace("{file}", str(afile)) for a in args]
+    args = [a.replace("{file}", str(afile)).replace("{run}", str(trained_run)) for a in args]
     code = ("import sys; from zoo.cli import main; code = main(sys.argv[1:]); "
             "print('torch imported' if 'torch' in sys.modules else 'no torch'); sys.exit(code)")
     result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300,

@@ -240,23 +240,27 @@ class Loaded:
     path: Path
 
 
+def _read_checkpoint(checkpoint: str | Path) -> tuple[Path, dict[str, Any], RunConfig]:
+    """A checkpoint's directory, meta.json and config, read without torch."""
+    from zoo.checkpoint_meta import META_FILE, read_meta, resolve, written_by
+
+    path = resolve(checkpoint)
+    meta = read_meta(path)
+    try:
+        return path, meta, from_dict(migrate(meta["config"]))
+    except ConfigError as error:  # a key of another version is no typo: say which version wrote it
+        first = str(error).split(". Did you mean")[0].split(". Valid ")[0].rstrip(".")
+        raise CheckpointError(f"the config in {path / META_FILE} does not fit this zoo ({first}): "
+                              f"{written_by(meta)}; load it with that version") from None
+
+
 def load(checkpoint: str | Path, device: str | None = None) -> Loaded:
     """Rebuild the model of a checkpoint from its saved config and load its inference weights."""
-    if not Path(checkpoint).exists():  # said before torch is imported, as ckpt.resolve would say it
-        raise CheckpointError(f"checkpoint {str(checkpoint)!r} does not exist; pass a run directory or its "
-                              "checkpoints/best")
-    from zoo import checkpoint as ckpt
+    path, meta, config = _read_checkpoint(checkpoint)
+    from zoo import checkpoint as ckpt  # torch, once the path and its meta.json are known good
     from zoo.runtime import select_device
     from zoo.task import load_task
 
-    path = ckpt.resolve(checkpoint)
-    meta = ckpt.read_meta(path)
-    try:
-        config = from_dict(migrate(meta["config"]))
-    except ConfigError as error:  # a key of another version is no typo: say which version wrote it
-        first = str(error).split(". Did you mean")[0].split(". Valid ")[0].rstrip(".")
-        raise CheckpointError(f"the config in {path / ckpt.META_FILE} does not fit this zoo ({first}): "
-                              f"{ckpt.written_by(meta)}; load it with that version") from None
     if device is not None:
         config.trainer.device = device
     task = load_task(config, meta["info"])
@@ -298,6 +302,8 @@ def evaluate_with_report(
     report: str | Path | bool = False,
 ) -> tuple[dict[str, float], list[Path]]:
     """:func:`evaluate`, and the paths of the figures it wrote."""
+    if dataset is not None:  # a misspelt dataset is said before the model is built
+        registry.get_task(_read_checkpoint(checkpoint)[2].task).dataset(dataset)
     loaded = load(checkpoint, device)
     import torch
 
