@@ -43,6 +43,16 @@ def run_zoo(*args: str, timeout: float = 300, check: bool = True, **kwargs) -> s
     return result
 
 
+def recipe_timeout(name: str, default_s: float = 300) -> float:
+    """Ten times the two-core budget of recipe ``name`` (its ``target.budget_s``; ``default_s`` when it has none): a
+    test that trains the recipe, or a shrunk copy of it, keeps an order of magnitude of room on a loaded machine.
+    Speed is for the benchmarks to judge, not for a test's time limit."""
+    from zoo import recipes
+
+    target = recipes.recipe_targets().get(name)
+    return 10 * (target.budget_s if target is not None and target.budget_s else default_s)
+
+
 @pytest.fixture
 def zoo_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The test's own cache, seeing only the catalogs the test sets (no user catalog, mirror or offline switch)."""
@@ -89,10 +99,8 @@ def recipe_run(tmp_path_factory):
     def train(name: str) -> Path:
         if name not in runs:
             run = tmp_path_factory.mktemp(name.replace("/", "-")) / "run"
-            budget = recipes.recipe_targets().get(name)
-            timeout = 10 * (budget.budget_s if budget is not None and budget.budget_s else 300)
             run_zoo("train", *recipes.recipe_command(name), "--output", str(run), "trainer.progress=false",
-                    timeout=timeout)
+                    timeout=recipe_timeout(name))
             runs[name] = run
         return runs[name]
 

@@ -96,8 +96,17 @@ def test_errors_are_one_clear_line(args, expected):
 
 
 def test_debug_shows_the_traceback():
-    result = run_zoo("--debug", "list", "speach", check=False)
-    assert result.returncode != 0 and "Traceback" in result.stderr
+    for args in (["--debug", "list", "speach"], ["list", "speach", "--debug"]):
+        result = run_zoo(*args, check=False)
+        assert result.returncode != 0 and "Traceback" in result.stderr, args
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    train = subprocess.run([sys.executable, "-m", "zoo.train", "--debug", "--task", "visoin"], capture_output=True,
+                           text=True, timeout=300, cwd=REPO)
+    assert "UnknownNameError" in train.stderr and "Traceback" in train.stderr
 
 
 def test_console_script_and_module_entry_points_agree():
@@ -108,3 +117,101 @@ def test_console_script_and_module_entry_points_agree():
     if not __import__("os").path.exists(zoo):
         pytest.skip("the zoo console script is not installed (pip install -e .)")
     assert subprocess.run([zoo, "list"], capture_output=True, text=True).stdout == run_zoo("list").stdout
+
+
+def test_predict_inputs_that_are_not_utf8_fail_in_one_line(tmp_path, monkeypatch):
+    import io
+    import sys
+
+    from zoo import cli
+    from zoo.errors import ConfigError
+
+    path = tmp_path / "inputs.txt"
+    path.write_bytes(b"196\n\xff\xfe 242\n")
+    with pytest.raises(ConfigError, match="inputs.txt is not UTF-8 text"):
+        cli._lines(str(path))
+    with pytest.raises(ConfigError, match="is a directory"):
+        cli._lines(str(tmp_path))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"caf\xe9\n"), encoding="utf-8"))
+    with pytest.raises(ConfigError, match="standard input is not UTF-8 text"):
+        cli._lines("-")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("café\n\n 7 \n".encode()), encoding="utf-8"))
+    assert cli._lines("-") == ["café", " 7 "]
+
+
+def test_evaluate_where_the_report_cannot_be_written_still_gives_the_metrics(trained_run, tmp_path, monkeypatch,
+                                                                            capsys):
+    pytest.importorskip("matplotlib")
+    from zoo import api
+
+    blocker = tmp_path / "read-only"
+    blocker.write_text("")  # a file where the reports folder should go: no directory can be made under it
+    monkeypatch.setattr(api, "report_dir", lambda *args: blocker / "reports")
+    metrics, figures = api.evaluate_with_report(trained_run, report=True)
+    assert 0 <= metrics["val/top1"] <= 1 and figures == []
+    err = capsys.readouterr().err
+    assert "figures not written: " in err and "--no-report" in err
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["train", "--task", "vision", "--model", "resnet-18"], "Did you mean 'resnet18'"),
+        (["train", "--task", "visoin"], "Did you mean 'vision'"),
+        (["train", "--task", "vision", "trainer.epoch=1"], "Did you mean 'trainer.epochs'"),
+        (["train", "--task", "vision", "--output", "{file}"], "is a file, not a directory"),
+        (["train", "--task", "vision", "--output", "{file}/run"], "is a file, not a directory"),
+        (["evaluate", "--checkpoint", "/nonexistent/run"], "does not exist"),
+        (["predict", "--checkpoint", "/nonexistent/run", "x.png"], "does not exist"),
+        (["samples", "--task", "visoin"], "Did you mean 'vision'"),
+        (["evaluate", "--checkpoint", "{run}", "--dataset", "mnsit"], "Did you mean 'mnist'"),
+    ],
+)
+def test_bad_names_and_paths_fail_before_torch_is_imported(trained_run, tmp_path, args, expected):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    args = [a.replace("{file}", str(afile)).replace("{run}", str(trained_run)) for a in args]
+    code = ("import sys; from zoo.cli import main; code = main(sys.argv[1:]); "
+            "print('torch imported' if 'torch' in sys.modules else 'no torch'); sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300,
+                            cwd=REPO)
+    assert result.returncode == 2 and expected in result.stderr, result.stderr
+    assert result.stdout.strip() == "no torch"
+
+
+def test_a_checkpoint_of_another_version_names_it_instead_of_a_typo(trained_run, tmp_path):
+    import shutil
+
+    from zoo import api
+    from zoo.errors import CheckpointError
+
+    copy = tmp_path / "best"
+    shutil.copytree(trained_run / "checkpoints" / "best", copy)
+    meta = json.loads((copy / "meta.json").read_text())
+    meta["zoo_version"] = "9.0.0"
+    meta["config"]["trainer"]["warp_speed"] = 2
+    (copy / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match=r"unknown config key 'trainer.warp_speed'.*written by zoo 9\.0\.0 "
+                                              r"\(this is zoo .*load it with that version") as caught:
+        api.load(copy)
+    assert "Did you mean" not in str(caught.value)
+
+
+def test_a_file_where_a_directory_must_go_is_named(tmp_path):
+    import errno
+
+    from zoo import cli
+
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    for error in (NotADirectoryError(errno.ENOTDIR, "Not a directory", str(afile / "x")),
+                  FileExistsError(errno.EEXIST, "File exists", str(afile))):
+        assert cli._os_error(error).startswith(f"{afile} is a file where a directory is needed")
+    missing = FileNotFoundError(errno.ENOENT, "No such file or directory", str(tmp_path / "gone"))
+    assert cli._os_error(missing) == f"No such file or directory: {tmp_path / 'gone'} (check the path and its " \
+                                     "permissions; --debug for details)"

@@ -1,7 +1,7 @@
 import pytest
 
 from zoo import recipes
-from zoo.config import RunConfig, apply_overrides, from_dict, parse_override
+from zoo.config import RunConfig, apply_overrides, from_dict, load_yaml, parse_override
 from zoo.errors import ConfigError, UnknownNameError
 
 
@@ -139,3 +139,23 @@ def test_a_builder_that_cannot_use_a_value_fails_in_one_line(tmp_path):
         api.train("vision", output=tmp_path / "a", overrides=["model.args.width=0"])
     with pytest.raises(ConfigError, match="check the values of data.args"):
         api.train("vision", output=tmp_path / "b", overrides=["data.args.num_train=-5"])
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"task: vision\nmodel: {name: [\n", "is not valid YAML at line 3"),
+        (b"task: vision\n# caf\xe9\n", r"is not UTF-8 text \(byte 18"),
+    ],
+)
+def test_a_recipe_that_cannot_be_read_fails_in_one_line(tmp_path, content, message):
+    path = tmp_path / "recipe.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match=message) as caught:
+        load_yaml(path)
+    assert "\n" not in str(caught.value)
+    with pytest.raises(ConfigError, match="is a directory; give a recipe YAML file"):
+        load_yaml(tmp_path)
+    path.write_text("model: {name: small_cnn}\n")
+    with pytest.raises(ConfigError, match="recipe.yaml names no task: add a line such as 'task: vision', or pass"):
+        recipes.resolve(config_file=path)

@@ -219,3 +219,33 @@ def test_a_resume_survives_a_torn_log_line_and_a_dangling_last(tmp_path, capfd):
     assert result.summary["steps"] == 16
     steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert steps == sorted(steps) and steps[-1] == 16
+
+
+def test_a_resume_refuses_another_run_and_records_what_it_changes(tmp_path, capfd):
+    run = train(tmp_path, "trainer.epochs=1").run_dir
+    original = (run / "config.yaml").read_text()
+    refusals = [
+        (dict(task="nlp"), "run of task 'vision'; --resume cannot switch it to --task nlp"),
+        (dict(task="vision", model="vit"), "cannot switch it to --model vit"),
+        (dict(task="vision", dataset="mnist"), "cannot switch it to --dataset mnist"),
+        (dict(overrides=["model.name=vit"]), "cannot switch it to model.name=vit"),
+        (dict(config=str(tmp_path / "other.yaml")), "drop --config"),
+    ]
+    for given, message in refusals:
+        overrides = [*TINY_VISION, *given.pop("overrides", [])]
+        with pytest.raises(ConfigError, match=message):
+            api.train(given.pop("task", None), output=run, resume=True, overrides=overrides, **given)
+    capfd.readouterr()
+    result = train(tmp_path, "trainer.epochs=2", resume=True)
+    err = capfd.readouterr().err
+    assert result.summary["steps"] == 16
+    assert "changed on resume at step 8: trainer.epochs 1 -> 2" in err
+    assert (run / "config.yaml").read_text() == original  # the run's start is kept
+    records = [json.loads(line) for line in (run / "changes.jsonl").read_text().splitlines()]
+    assert [(r["step"], r["changes"]) for r in records] == [(8, {"trainer.epochs": [1, 2]})]
+    assert train(tmp_path, resume=True).summary["steps"] == 16  # the recorded change holds; nothing new to record
+    assert "changed on resume" not in capfd.readouterr().err
+    assert len((run / "changes.jsonl").read_text().splitlines()) == 1
+    from zoo.compare import load_run
+
+    assert load_run(run)["config"]["trainer.epochs"] == 2

@@ -8,15 +8,15 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zoo import checkpoint as ckpt
 from zoo import fit, recipes, registry
-from zoo.config import RunConfig, apply_overrides, from_dict, load_yaml, migrate
-from zoo.errors import ConfigError
+from zoo.config import RunConfig, apply_overrides, from_dict, migrate, recorded_overrides, saved_run_config
+from zoo.errors import CheckpointError, ConfigError
 
 
 def build_model(task: str, name: str, pretrained: bool | str = False, **kwargs: Any) -> Any:
@@ -138,18 +138,62 @@ def prepare_run(
         if output is None:
             raise ConfigError("--resume needs --output DIR: the run directory to continue")
         run_dir = Path(output)
-        saved = run_dir / "config.yaml"
-        if saved.is_file():
-            run_config = from_dict(apply_overrides(migrate(load_yaml(saved)), list(overrides)))
+        _check_output(run_dir)
+        if (run_dir / "config.yaml").is_file():
+            data = saved_run_config(run_dir)
+            _check_same_run(run_dir, data, task, problem, model, dataset, config)
+            earlier = recorded_overrides(run_dir)
+            changed = apply_overrides(copy.deepcopy(data), list(overrides))
+            _check_same_run(run_dir, data, changed.get("task"), changed.get("problem"),
+                            (changed.get("model") or {}).get("name"), (changed.get("data") or {}).get("dataset"),
+                            None, how="key=value")
+            run_config = from_dict(changed)
             recipes.check_names(run_config)
-            fit.pin(run_config, overrides)
+            fit.pin(run_config, [*earlier, *overrides])
             return run_config, run_dir
     run_config = recipes.resolve(task, model, dataset, config, overrides, problem=problem)
     fit.pin(run_config, overrides)  # what the user gave is never fitted to the data
     run_dir = Path(output) if output is not None else default_run_dir(run_config)
+    _check_output(run_dir)
     if not resume and (run_dir / "checkpoints").exists():
         raise ConfigError(f"{run_dir} already holds a run; pass --resume to continue it, or choose another --output")
     return run_config, run_dir
+
+
+def _check_output(run_dir: Path) -> None:
+    """A run directory that cannot be one fails now, in one line, before torch is imported or a model built."""
+    import os
+
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"--output {run_dir} is a file, not a directory: give a new directory for the run, or a run "
+                          "directory to --resume")
+    parent = run_dir.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ConfigError(f"--output {run_dir} cannot be made: {parent} is a file, not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"--output {run_dir} cannot be made: {parent} is not writable; choose another --output")
+
+
+def _check_same_run(
+    run_dir: Path, saved: dict[str, Any], task: str | None, problem: str | None, model: str | None,
+    dataset: str | None, config: str | Path | None, how: str = "",
+) -> None:
+    """A resume continues the run as it is: a task, problem, model or dataset of another run is refused."""
+    if config is not None:
+        raise ConfigError(f"--resume continues {run_dir} with its own config.yaml; drop --config {config}, and give "
+                          "changes (more epochs, say) as key=value")
+    task_name, _, task_problem = str(task or "").partition("/")
+    given = {"task": task_name, "problem": problem or task_problem, "model": model, "dataset": dataset}
+    have = {"task": saved.get("task"), "problem": saved.get("problem"), "model": (saved.get("model") or {}).get("name"),
+            "dataset": (saved.get("data") or {}).get("dataset")}
+    keys = {"task": "task", "problem": "problem", "model": "model.name", "dataset": "data.dataset"}
+    for what, value in given.items():
+        if value and have[what] and value != have[what]:
+            flag = f"{keys[what]}={value}" if how else f"--{what} {value}"
+            raise ConfigError(f"{run_dir} is a run of {what} {have[what]!r}; --resume cannot switch it to {flag}: "
+                              f"drop it, or train the new run in another --output")
 
 
 def train(
@@ -168,12 +212,12 @@ def train(
 
     ``problem`` (or ``task="vision/detection"``) picks a problem's default recipe; a model picks its own problem.
     """
-    from zoo.trainer import Trainer
-
     items = overrides.items() if isinstance(overrides, dict) else []
     texts = [o for o in overrides or [] if isinstance(overrides, list)]
     texts += [f"{k}={_yaml(v)}" for k, v in [*items, *((k.replace("__", "."), v) for k, v in kwargs.items())]]
     run_config, run_dir = prepare_run(task, model, dataset, config, output, resume, texts, problem=problem)
+    from zoo.trainer import Trainer  # torch, once the names, the config and the run directory are known good
+
     trainer = Trainer(run_config, run_dir)
     summary = trainer.fit(resume=resume)
     return TrainResult(trainer.run_dir, summary, trainer.inference_model)
@@ -196,14 +240,27 @@ class Loaded:
     path: Path
 
 
+def _read_checkpoint(checkpoint: str | Path) -> tuple[Path, dict[str, Any], RunConfig]:
+    """A checkpoint's directory, meta.json and config, read without torch."""
+    from zoo.checkpoint_meta import META_FILE, read_meta, resolve, written_by
+
+    path = resolve(checkpoint)
+    meta = read_meta(path)
+    try:
+        return path, meta, from_dict(migrate(meta["config"]))
+    except ConfigError as error:  # a key of another version is no typo: say which version wrote it
+        first = str(error).split(". Did you mean")[0].split(". Valid ")[0].rstrip(".")
+        raise CheckpointError(f"the config in {path / META_FILE} does not fit this zoo ({first}): "
+                              f"{written_by(meta)}; load it with that version") from None
+
+
 def load(checkpoint: str | Path, device: str | None = None) -> Loaded:
     """Rebuild the model of a checkpoint from its saved config and load its inference weights."""
+    path, meta, config = _read_checkpoint(checkpoint)
+    from zoo import checkpoint as ckpt  # torch, once the path and its meta.json are known good
     from zoo.runtime import select_device
     from zoo.task import load_task
 
-    path = ckpt.resolve(checkpoint)
-    meta = ckpt.read_meta(path)
-    config = from_dict(migrate(meta["config"]))
     if device is not None:
         config.trainer.device = device
     task = load_task(config, meta["info"])
@@ -245,6 +302,9 @@ def evaluate_with_report(
     report: str | Path | bool = False,
 ) -> tuple[dict[str, float], list[Path]]:
     """:func:`evaluate`, and the paths of the figures it wrote."""
+    if dataset is not None:  # a misspelt dataset is said before the model is built
+        registry.get_task(_read_checkpoint(checkpoint)[2].task).dataset(dataset)
+    loaded = load(checkpoint, device)
     import torch
 
     from zoo.labels import check_same_classes
@@ -253,7 +313,6 @@ def evaluate_with_report(
     from zoo.trainer import evaluate as run_evaluation
     from zoo.trainer import make_eval_loader
 
-    loaded = load(checkpoint, device)
     config = loaded.config
     if dataset is not None and dataset != config.data.dataset:
         config.data.dataset, config.data.args = dataset, {}
@@ -283,8 +342,15 @@ def evaluate_with_report(
             directory = Path(report) if not isinstance(report, bool) else report_dir(
                 loaded.path, config.data.dataset, split)
             batches = (move_to_device(b, device_, True, config.trainer.channels_last) for b in loader)
-            with torch.no_grad(), precision.autocast():
-                figures = task.report(loaded.model, batches, loaded.meta["info"], directory)
+            try:
+                with torch.no_grad(), precision.autocast():
+                    figures = task.report(loaded.model, batches, loaded.meta["info"], directory)
+            except OSError as error:  # a read-only or full run directory: the metrics still count
+                import sys
+
+                where = error.filename or directory
+                print(f"figures not written: {error.strerror or error}: {where}; pass --report DIR to write them "
+                      "elsewhere, or --no-report", file=sys.stderr)
     return {f"{split}/{k}": v for k, v in results.items()}, figures
 
 

@@ -18,7 +18,7 @@
     zoo doctor                                        versions, device, cache, offline state, optional extras
     zoo assistant --wake KWS_RUN --intent INTENT_RUN long.wav    wake word, then the command's intent (JSON lines)
 
-Errors print one line with the cause and the fix; ``--debug`` shows the traceback.
+Errors print one line with the cause and the fix; ``--debug``, anywhere on the line, shows the traceback.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from zoo.table import format_table
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zoo", description="A PyTorch model zoo with one registry and one trainer.")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks (also accepted after the command)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     listing = commands.add_parser("list", help="list tasks, models and datasets")
@@ -148,8 +148,11 @@ _PREDICT_HELP = (
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # anywhere: before the command, after it, or through python -m zoo.train
+    argv = [item for item in argv if item != "--debug"]
     parser = _parser()
     args, unknown = parser.parse_known_args(argv)
+    args.debug = debug
     if args.command == "predict":  # re-parsed with its task's options once the checkpoint names the task
         args.argv = argv[argv.index("predict") + 1 :]
         unknown = []
@@ -171,9 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:  # a path that cannot be read or written: say which, without a traceback
         if args.debug:
             raise
-        where = f": {error.filename}" if error.filename else ""
-        print(f"error: {error.strerror or error}{where} (check the path and its permissions; --debug for details)",
-              file=sys.stderr)
+        print(f"error: {_os_error(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         if args.command == "download":
@@ -181,6 +182,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print("interrupted; resume with --resume --output RUN_DIR", file=sys.stderr)
         return 130
+
+
+def _os_error(error: OSError) -> str:
+    """One line for a path that cannot be read or written; a file where a folder must go is named as such."""
+    import errno
+    from pathlib import Path
+
+    if error.filename and error.errno in (errno.EEXIST, errno.ENOTDIR):
+        path = Path(error.filename)
+        blocker = next((p for p in (path, *path.parents) if p.is_file()), None)
+        if blocker is not None:
+            return f"{blocker} is a file where a directory is needed ({path}); move it, or choose another path"
+    where = f": {error.filename}" if error.filename else ""
+    return f"{error.strerror or error}{where} (check the path and its permissions; --debug for details)"
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -216,14 +231,15 @@ def _listing_json(tasks: list[registry.TaskEntry]) -> list[dict]:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from zoo import distributed
-    from zoo.api import train
+    from zoo.api import train  # torch-free: names, the config and --output are checked before torch is imported
 
     overrides = [*args.overrides, *([f"trainer.device={args.device}"] if args.device else [])]
     try:
         result = train(args.task, problem=args.problem, model=args.model, dataset=args.dataset, config=args.config,
                        output=args.output, resume=args.resume, overrides=overrides)
     except KeyboardInterrupt as interrupt:  # SIGINT or SIGTERM: the trainer saved the step and said so
+        from zoo import distributed
+
         if not hasattr(interrupt, "exit_code"):
             where = f"--output {args.output} " if args.output else "--output RUN_DIR "
             print(f"interrupted; continue with: python -m zoo.train {where}--resume", file=sys.stderr)
@@ -231,10 +247,16 @@ def _train(args: argparse.Namespace) -> int:
         distributed.exit_process(code)
         return code
     except ZooError as error:
+        if "zoo.distributed" not in sys.modules:  # failed before torch: no process group to leave
+            raise
+        from zoo import distributed
+
         if not distributed.is_initialized():
             raise
         print(f"error (rank {distributed.rank()}): {error}", file=sys.stderr)
         distributed.exit_process(2)
+    from zoo import distributed
+
     if not distributed.is_main():
         distributed.exit_process(0)
     summary, run_dir = result.summary, result.run_dir
@@ -307,12 +329,21 @@ def _lines(path: str) -> list[str]:
 
     from zoo.errors import ConfigError
 
-    if path == "-":
-        text = sys.stdin.read()
-    elif not Path(path).is_file():
-        raise ConfigError(f"--file {path}: no such file")
-    else:
-        text = Path(path).read_text(encoding="utf-8")
+    try:
+        if path == "-" and sys.stdin is None:
+            raise ConfigError("--file -: there is no standard input; pipe the inputs in, or give a file")
+        if path == "-":
+            text = sys.stdin.buffer.read().decode("utf-8") if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+        elif Path(path).is_dir():
+            raise ConfigError(f"--file {path} is a directory; give a text file with one input per line")
+        elif not Path(path).is_file():
+            raise ConfigError(f"--file {path}: no such file")
+        else:
+            text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        where = "standard input" if path == "-" else path
+        raise ConfigError(f"--file {where} is not UTF-8 text (byte {error.start}); save the inputs as UTF-8, one per "
+                          "line") from None
     return [line for line in text.splitlines() if line.strip()]
 
 

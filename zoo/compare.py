@@ -16,13 +16,13 @@ from zoo.table import format_table
 
 def load_run(run_dir: str | Path) -> dict[str, Any]:
     """A run's flattened config, its metrics (best validation values) and how it ended."""
-    import yaml
+    from zoo.config import saved_run_config
 
     run = Path(run_dir)
     config_path = run / "config.yaml"
     if not config_path.is_file():
         raise ConfigError(f"{run} is not a run directory (no config.yaml); pass directories written by zoo train")
-    config = _flatten(yaml.safe_load(config_path.read_text()) or {})
+    config = _flatten(saved_run_config(run))  # with the changes its resumes recorded
     summary_path = run / "summary.json"
     if summary_path.is_file():
         summary = json.loads(summary_path.read_text())

@@ -145,10 +145,22 @@ def _plain(value: Any) -> Any:
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"config file {str(path)!r} is a directory; give a recipe YAML file")
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist")
-    with path.open() as handle:
-        data = yaml.safe_load(handle) or {}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        byte = error.object[error.start:error.start + 1]
+        raise ConfigError(f"{path} is not UTF-8 text (byte {error.start}: {byte!r}); save it as UTF-8") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(f"{path} is not valid YAML{where}: {problem}; fix the recipe's syntax") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a mapping of sections (task, model, data, ...), not {type(data).__name__}")
     return data
@@ -363,3 +375,63 @@ def save_yaml(config: RunConfig, path: Path) -> None:
     from zoo.io import atomic_write_text
 
     atomic_write_text(path, yaml.safe_dump(config.to_dict(), sort_keys=False))
+
+
+# A resume never rewrites a run's config.yaml: each resume that changes a key appends one record here
+# ({"step", "time", "changes": {key: [old, new]}}), and the run's config is config.yaml with these applied in order.
+CHANGES_FILE = "changes.jsonl"
+
+
+def recorded_overrides(run_dir: Path) -> list[str]:
+    """The ``key=value`` overrides earlier resumes of ``run_dir`` recorded, oldest first (JSON values read as YAML)."""
+    import json
+
+    path = Path(run_dir) / CHANGES_FILE
+    if not path.is_file():
+        return []
+    overrides = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            changes = json.loads(line)["changes"]
+        except (ValueError, KeyError, TypeError):
+            raise ConfigError(f"{path} line {number} is not a record of changes; restore the file or remove the "
+                              "line") from None
+        overrides += [f"{key}={json.dumps(new)}" for key, (_old, new) in changes.items()]
+    return overrides
+
+
+def saved_run_config(run_dir: Path) -> dict[str, Any]:
+    """A run's config as it trains now: its config.yaml (keys of an older zoo moved) with the recorded changes."""
+    return apply_overrides(migrate(load_yaml(Path(run_dir) / "config.yaml")), recorded_overrides(run_dir))
+
+
+def differences(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> dict[str, list[Any]]:
+    """``{"trainer.epochs": [3, 5]}``: every leaf key whose value differs (``adapted``, zoo.fit's notes, left out)."""
+    found: dict[str, list[Any]] = {}
+    for key in sorted({*old, *new}):
+        if not prefix and key == "adapted":
+            continue
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found |= differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            found[prefix + key] = [a, b]
+    return found
+
+
+def record_changes(run_dir: Path, config: RunConfig, step: int) -> str:
+    """Append the keys a resume at ``step`` changes to changes.jsonl; the line that says so, or "" when none."""
+    import json
+    import time
+
+    changes = differences(from_dict(saved_run_config(run_dir)).to_dict(), config.to_dict())  # defaults filled in
+    if not changes:
+        return ""
+    record = {"step": step, "time": round(time.time(), 3), "changes": changes}
+    with (Path(run_dir) / CHANGES_FILE).open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+    said = ", ".join(f"{key} {old!r} -> {new!r}" for key, (old, new) in changes.items())
+    return f"changed on resume at step {step}: {said} (recorded in {Path(run_dir) / CHANGES_FILE}; config.yaml " \
+           "keeps the run's start)"

@@ -6,6 +6,17 @@ import difflib
 from collections.abc import Iterable
 
 
+def root_cause(error: BaseException) -> str:
+    """``Type: message`` of the innermost exception that caused ``error``, on one line: a library's wrapper
+    ("DatasetGenerationError: An error occurred...") hides the cause a user can act on."""
+    seen = {id(error)}
+    while (inner := error.__cause__ or error.__context__) is not None and id(inner) not in seen:
+        seen.add(id(inner))
+        error = inner
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
 class ZooError(Exception):
     """Base class for errors whose message is meant for the user, not a traceback."""
 

@@ -22,3 +22,11 @@ def data_dir() -> Path:
     """Dataset files: ``$ZOO_DATA`` if set, else ``$XDG_CACHE_HOME/zoo/data`` (``~/.cache/zoo/data``)."""
     value = os.environ.get("ZOO_DATA")
     return Path(value).expanduser() if value else _xdg_cache_home() / "zoo" / "data"
+
+
+def download_hint(download: bool) -> str:
+    """The end of a "dataset not found" message: how to download it, or, when ``data.args.download=true`` was set
+    and the files are still missing, that downloading again will not help."""
+    if download:
+        return "; data.args.download=true is set, but the download did not leave these files there: check the folder"
+    return ", or set data.args.download=true to download it"

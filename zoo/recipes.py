@@ -80,6 +80,9 @@ def resolve(
         if task is not None and data.get("task", task) != task:
             raise ConfigError(f"--task {task} does not match task {data['task']!r} in {config_file}")
         data.setdefault("task", task)
+        if data["task"] is None:
+            raise ConfigError(f"{config_file} names no task: add a line such as 'task: vision', or pass --task (one "
+                              f"of: {', '.join(registry.list_tasks())})")
         if problem is not None:
             data["problem"] = problem
     else:

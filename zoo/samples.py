@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from zoo import registry
 from zoo.errors import ConfigError
@@ -57,7 +56,7 @@ def write_image(image: Any, path: Path) -> Path:
     if isinstance(image, Image.Image):
         image.save(path)
         return path
-    array = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
+    array = image.detach().cpu().numpy() if hasattr(image, "detach") else np.asarray(image)  # a tensor
     if array.ndim == 3 and array.shape[0] in (1, 3):
         array = array.transpose(1, 2, 0)
     if array.ndim == 3 and array.shape[2] == 1:
@@ -90,9 +89,9 @@ def write_samples(
     """Write ``count`` inputs of the recipe's validation split into ``output`` (default ``samples/<task>``, or
     ``samples/<task>/<problem>`` for a problem other than the task's first)."""
     from zoo import recipes
-    from zoo.task import load_task
 
     config = recipes.resolve(task, model=model, dataset=dataset, overrides=list(overrides), problem=problem)
+    from zoo.task import load_task  # torch, once the names are known good
     default = Path("samples") / config.task
     if config.problem != registry.get_task(config.task).default_problem.name:
         default = default / config.problem

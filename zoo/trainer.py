@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from zoo import __version__, checkpoint, distributed
-from zoo.config import RunConfig, save_yaml
+from zoo.config import CHANGES_FILE, RunConfig, record_changes, save_yaml
 from zoo.data import DeviceLoader, EpochSampler, SeededDataset, fits_on, make_loader, tensors_of
 from zoo.errors import CheckpointError, ConfigError, NonFiniteLossError, ZooError
 from zoo.fit import fit_run
@@ -192,6 +192,7 @@ class Trainer:
     def _start(self, resume: bool) -> None:
         """Continue from the newest complete checkpoint (saying which step), or start a new run; save the config."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        path = None
         if resume:
             path, note = checkpoint.resumable(self.ckpt_dir)
             if path is None:
@@ -201,8 +202,15 @@ class Trainer:
                 p = self.progress
                 _say(f"resuming from step {p.step} of {self.total_steps} (epoch {self._epoch_label()}, {path.name})"
                      + (f"; {note}" if note else "") + (f"; {version}" if version else ""))
-        if distributed.is_main():
+        if not distributed.is_main():
+            return
+        if path is not None and (self.run_dir / "config.yaml").is_file():
+            said = record_changes(self.run_dir, self.config, self.progress.step)
+            if said:
+                _say(said)
+        else:
             save_yaml(self.config, self.run_dir / "config.yaml")
+            (self.run_dir / CHANGES_FILE).unlink(missing_ok=True)  # a fresh start: earlier changes went with it
 
     def _after_step(self, logger: RunLogger, meter: Throughput, end_of_epoch: bool, interrupts: Interrupts) -> bool:
         """Evaluate and save when due (or asked to stop by a signal); True ends the run."""

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 import zoo
-from tests.conftest import run_zoo
+from tests.conftest import recipe_timeout, run_zoo
 from tests.driving import files
 from zoo import recipes
 from zoo.data import SeededDataset
@@ -30,7 +30,8 @@ TINY_SEG = ["data.args.num_train=160", "data.args.num_val=32", "data.batch_size=
 @pytest.fixture(scope="module")
 def detection_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("driving") / "run"
-    run_zoo("train", "--task", "driving", "--output", str(run), *TINY, timeout=600)
+    run_zoo("train", "--task", "driving", "--output", str(run), *TINY,
+            timeout=recipe_timeout("driving/fcos_mobilenet_v3_road_scenes"))
     return run
 
 

@@ -102,6 +102,23 @@ def test_image_csv_errors_name_the_fix(tmp_path):
         folders.image_csv("train", root=str(tmp_path), val_fraction=0.5)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("image,label\na.png,x\nb.png\n", "labels.csv line 3 has 1 fields where the header has 2"),
+        ("image,label\na.png,x,extra\n", "labels.csv line 2 has 3 fields where the header has 2"),
+        ("image,label\na.png,x\nimage,label\nb.png,y\n", "labels.csv line 3 repeats the header"),
+    ],
+)
+def test_a_labels_csv_with_a_malformed_line_names_it(tmp_path, text, message):
+    (tmp_path / "labels.csv").write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        folders.image_csv("train", root=str(tmp_path))
+    (tmp_path / "labels.csv").write_bytes(b"image,label\ncaf\xe9.png,x\n")
+    with pytest.raises(ConfigError, match="labels.csv is not UTF-8"):
+        folders.image_csv("train", root=str(tmp_path))
+
+
 def _mask_folder(tmp_path, values: list[int], count: int = 5):
     rng = np.random.default_rng(1)
     for i in range(count):

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 import zoo
-from tests.conftest import run_zoo
+from tests.conftest import recipe_timeout, run_zoo
 from tests.medical.files import write_medmnist, write_png
 from zoo import recipes
 from zoo.api import evaluate_with_report, load
@@ -30,7 +30,8 @@ TINY_SEGMENTER = ["data.args.num_train=240", "data.args.num_val=24", "data.args.
 @pytest.fixture(scope="module")
 def classifier(tmp_path_factory):
     run = tmp_path_factory.mktemp("medical") / "classifier"
-    run_zoo("train", "--task", "medical", "--output", str(run), *TINY_CLASSIFIER, timeout=600)
+    run_zoo("train", "--task", "medical", "--output", str(run), *TINY_CLASSIFIER,
+            timeout=recipe_timeout("medical/resnet18_phantom"))
     return run
 
 

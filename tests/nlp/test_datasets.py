@@ -85,6 +85,23 @@ def test_file_errors_name_the_fix(tmp_path):
         nlp_datasets.text_files("train", train=str(path.rename(tmp_path / "r.data")))
 
 
+def test_an_unreadable_csv_names_the_cause_and_a_repeated_header_is_refused(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\ngood film,pos\nbad,line,with,extra\ndull,neg\n")
+    with pytest.raises(ConfigError, match="cannot read .*bad.csv as csv: ParserError: .*Expected 2 fields in line 3, "
+                                          "saw 4") as caught:
+        nlp_datasets.text_files("train", train=str(bad))
+    assert "\n" not in str(caught.value) and "DatasetGenerationError" not in str(caught.value)
+    joined = tmp_path / "joined.csv"
+    joined.write_text("text,label\ngood film,pos\ndull,neg\ntext,label\nfine,pos\n")
+    with pytest.raises(ConfigError, match=r"1 row\(s\) repeat the header \('text', 'label'\), the first at row 3"):
+        nlp_datasets.text_files("train", train=str(joined))
+    short = tmp_path / "short.tsv"
+    short.write_text("text\tlabel\ngood film\tpos\ndull\n")
+    with pytest.raises(ConfigError, match="short.tsv: row 2 has no label"):
+        nlp_datasets.text_files("train", train=str(short))
+
+
 # --- hub datasets from the datasets cache ----------------------------------------------------------------------------
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import run_zoo
+from tests.conftest import recipe_timeout, run_zoo
 
 
 @pytest.mark.slow
@@ -19,6 +19,6 @@ def test_default_recipe_reads_word_order(recipe_run):
 def test_a_bag_of_words_scores_far_below(tmp_path):
     run = tmp_path / "bow"
     run_zoo("train", "--task", "nlp", "--model", "fasttext", "--output", str(run), "model.args.ngrams=1",
-            "trainer.progress=false", timeout=600)
+            "trainer.progress=false", timeout=recipe_timeout("nlp/fasttext_sentiment"))
     summary = json.loads((run / "summary.json").read_text())
     assert 0.55 < summary["best"]["val/accuracy"] < 0.75

@@ -78,6 +78,15 @@ def test_missing_files_say_which_where_and_how(tmp_path):
         movielens.ml100k("test", root=str(tmp_path))
 
 
+def test_a_download_that_leaves_no_files_does_not_advise_downloading(tmp_path, monkeypatch):
+    monkeypatch.setattr(movielens, "_download", lambda *args: None)  # fetched, but an archive of something else
+    with pytest.raises(DatasetNotFoundError) as error:
+        movielens.ml100k("train", root=str(tmp_path / "nowhere"), download=True)
+    message = str(error.value)
+    assert "data.args.download=true is set, but the download did not leave these files there" in message
+    assert "set data.args.download=true to" not in message
+
+
 def test_download_unpacks_the_release_archive(tmp_path, monkeypatch):
     source = write_ml100k(tmp_path / "upstream" / "ml-100k", ROWS, NAMES)
     archive = tmp_path / "ml-100k.zip"

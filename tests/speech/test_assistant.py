@@ -12,7 +12,7 @@ import soundfile
 import torch
 
 import zoo
-from tests.conftest import run_zoo
+from tests.conftest import recipe_timeout, run_zoo
 from zoo.api import evaluate_with_report
 from zoo.speech import intents
 from zoo.speech.assistant import command_span
@@ -24,7 +24,8 @@ INTENT_SHRINK = ["data.args.num_train=96", "data.args.num_val=32", "trainer.epoc
 @pytest.fixture(scope="module")
 def intent_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = tmp_path_factory.mktemp("intent") / "run"
-    run_zoo("train", "--task", "speech", "--problem", "intent", "--output", str(run), *INTENT_SHRINK, timeout=600)
+    run_zoo("train", "--task", "speech", "--problem", "intent", "--output", str(run),
+            *INTENT_SHRINK, timeout=recipe_timeout("speech/intent_crnn_commands"))
     return run
 
 

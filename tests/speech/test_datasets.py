@@ -137,6 +137,19 @@ def test_manifest_errors_name_the_fix(tmp_path: Path) -> None:
     bad.write_text("path,text\nmissing.wav,hi\n")
     with pytest.raises(DatasetNotFoundError, match="missing.wav"):
         datasets.manifest("train", train=str(bad))
+    bad.write_text("path,text\nx.wav\n")  # a short line: its transcript would read "None"
+    with pytest.raises(ConfigError, match="m.csv row 1 has more or fewer fields than the header"):
+        datasets.manifest("train", train=str(bad))
+    bad.write_bytes(b"path,text\nx.wav,caf\xe9\n")
+    with pytest.raises(ConfigError, match="m.csv is not UTF-8"):
+        datasets.manifest("train", train=str(bad))
+    lines = tmp_path / "m.jsonl"
+    lines.write_text('{"path": "x.wav", "text": "hi"}\n{"path": "y.wav", "text"\n')
+    with pytest.raises(ConfigError, match="m.jsonl line 2 is not JSON"):
+        datasets.manifest("train", train=str(lines))
+    lines.write_text('["x.wav", "hi"]\n')
+    with pytest.raises(ConfigError, match="m.jsonl row 1 is a list, not an object"):
+        datasets.manifest("train", train=str(lines))
 
 
 def test_audio_folder_by_subfolder_with_fixed_splits(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 import soundfile
 
 import zoo
-from tests.conftest import SHARED_DATA, run_zoo
+from tests.conftest import SHARED_DATA, recipe_timeout, run_zoo
 from zoo.api import evaluate_with_report
 from zoo.speech import embedded
 
@@ -22,7 +22,8 @@ QUIET = {"trainer.progress": False, "trainer.tensorboard": False}
 @pytest.fixture(scope="module")
 def keyword_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = tmp_path_factory.mktemp("speech") / "run"
-    run_zoo("train", "--task", "speech", "--output", str(run), *SHRINK, timeout=600)
+    run_zoo("train", "--task", "speech", "--output", str(run), *SHRINK,
+            timeout=recipe_timeout("speech/temporal_cnn_keywords"))
     return run
 
 

@@ -94,3 +94,13 @@ def test_a_corrupt_or_truncated_video_is_one_line_naming_the_file(tmp_path, dama
         TrainClip(ClipSpec(frames=4, size=HEIGHT))((str(bad), 0))
     message = str(error.value)
     assert str(bad) in message and "\n" not in message and "truncated, corrupt or not a video" in message
+
+
+def test_a_directory_or_a_missing_path_is_not_called_a_corrupt_video(tmp_path):
+    from zoo.errors import ZooError
+
+    with pytest.raises(ZooError, match="is a directory, not a file"):
+        VideoReader(tmp_path)
+    with pytest.raises(ZooError, match="does not exist") as error:
+        VideoReader(tmp_path / "gone.mp4")
+    assert "corrupt" not in str(error.value)

@@ -97,14 +97,10 @@ def read_mask(path: Path) -> np.ndarray:
         from zoo.medical.readers import read_nifti
 
         return read_nifti(path)[0].squeeze()
-    from PIL import Image
+    from zoo.inputs import open_image
 
-    try:
-        with Image.open(path) as image:
-            array = np.array(image if image.mode in ("L", "P", "I", "I;16") else image.convert("L"))
-    except OSError as error:
-        raise ZooError(f"{path} is not a readable mask image: {error}") from error
-    return array
+    with open_image(path) as image:
+        return np.array(image if image.mode in ("L", "P", "I", "I;16") else image.convert("L"))
 
 
 # Images and a labels CSV: diagnosis.
@@ -134,8 +130,7 @@ def image_csv(
     table = folder / csv_file
     if not table.is_file():
         raise DatasetNotFoundError(f"{table} does not exist. {_CSV_LAYOUT}")
-    with table.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = _read_rows(table)
     columns = list(rows[0]) if rows else []
     if image_column not in columns:
         raise ConfigError(f"{table} has no column {image_column!r} (columns: {', '.join(columns)}); set "
@@ -175,6 +170,27 @@ def image_csv(
         name="image_csv", channels=channels, classes=classes, multi_label=multi_label, image_size=size,
         resize=size, mean=mean, std=std, intensity=spec,
     )
+
+
+def _read_rows(table: Path) -> list[dict[str, str]]:
+    """The labels CSV's rows; a short or long line, a repeated header or text that is not UTF-8 fails naming the
+    line (a row read wrongly would otherwise become a class of its own)."""
+    try:
+        with table.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            rows = list(reader)
+            header = list(reader.fieldnames or [])
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{table} is not UTF-8 text (byte {error.start}); save it as UTF-8") from None
+    for number, row in enumerate(rows, 2):
+        if None in row or any(value is None for value in row.values()):
+            count = len(header) + len(row.get(None) or []) - sum(value is None for value in row.values())
+            raise ConfigError(f"{table} line {number} has {count} fields where the header has {len(header)}; "
+                              "fix or remove that line")
+        if header and [row[c] for c in header] == header:
+            raise ConfigError(f"{table} line {number} repeats the header: files joined with their headers? Delete "
+                              "that line")
+    return rows
 
 
 def _flag(value: str, table: Path, column: str) -> float:

@@ -53,9 +53,9 @@ def is_volume_path(path: str | Path) -> bool:
 
 def read_image(path: str | Path, channels: int, intensity: dict[str, Any]) -> np.ndarray:
     """A 2D image as float32 (channels, H, W) in about [0, 1] (``zscore``: standardised)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ZooError(f"image {str(path)!r} does not exist")
+    from zoo.inputs import input_file
+
+    path = input_file(path)
     kind = suffix(path)
     if kind in DICOM_SUFFIXES:
         raw, header = read_dicom_file(path)
@@ -78,15 +78,12 @@ def read_image(path: str | Path, channels: int, intensity: dict[str, Any]) -> np
 
 
 def _read_pil(path: Path, channels: int) -> np.ndarray:
-    from PIL import Image
+    from zoo.inputs import open_image
 
-    try:
-        with Image.open(path) as image:
-            if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-                return np.array(image).astype(np.uint16 if image.mode.startswith("I;16") else np.int32)
-            return np.array(image.convert("L" if channels == 1 else "RGB"))
-    except OSError as error:
-        raise ZooError(f"{path} is not a readable image: {error}") from error
+    with open_image(path) as image:
+        if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+            return np.array(image).astype(np.uint16 if image.mode.startswith("I;16") else np.int32)
+        return np.array(image.convert("L" if channels == 1 else "RGB"))
 
 
 def read_volume(path: str | Path) -> tuple[np.ndarray, dict[str, Any]]:

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import ConfigError, DatasetNotFoundError
+from zoo.errors import ConfigError, DatasetNotFoundError, root_cause
 from zoo.nlp import corpus
 
 
@@ -206,7 +206,13 @@ def _columns(table: Any, text_column: str, label_column: str, name: str) -> tupl
     missing = [i for i, text in enumerate(texts) if not isinstance(text, str)]
     if missing:
         raise ConfigError(f"{name}: row {missing[0]} has no text in column {text_column!r} ({texts[missing[0]]!r})")
-    return texts, list(table[label_column])
+    labels = list(table[label_column])
+    repeated = [i for i, (text, label) in enumerate(zip(texts, labels)) if text == text_column
+                and str(label) == label_column]
+    if repeated:
+        raise ConfigError(f"{name}: {len(repeated)} row(s) repeat the header ({text_column!r}, {label_column!r}), the "
+                          f"first at row {repeated[0] + 1}: files joined with their headers? Delete those rows")
+    return texts, labels
 
 
 def imdb(split: str, root: str | None = None, download: bool = False) -> TextSplit:
@@ -340,7 +346,7 @@ def _read_cached(
     try:
         table = datasets.load_dataset("csv" if kind == "tsv" else kind, data_files=path, split="train", **options)
     except Exception as error:  # the readers raise many types; the message names the file either way
-        raise ConfigError(f"cannot read {path} as {kind}: {type(error).__name__}: {error}") from error
+        raise ConfigError(f"cannot read {path} as {kind}: {root_cause(error)}") from error
     texts, labels = _columns(table, *columns, name=path)
     names = getattr(table.features.get(columns[1]), "names", None)
     return texts, labels, list(names) if names else None
@@ -349,8 +355,11 @@ def _read_cached(
 def _label_map(raw: Sequence[Any], names: list[str] | None, where: str) -> tuple[list[str], Any]:
     """Class names and a function from a raw label (int or str) to its index."""
     if any(isinstance(label, bool) or not isinstance(label, (int, str)) for label in raw):
-        bad = next(label for label in raw if isinstance(label, bool) or not isinstance(label, (int, str)))
-        raise ConfigError(f"{where}: labels must be integers or strings, found {bad!r}")
+        row, bad = next((i, label) for i, label in enumerate(raw)
+                        if isinstance(label, bool) or not isinstance(label, (int, str)))
+        if bad is None:
+            raise ConfigError(f"{where}: row {row + 1} has no label (a short or empty line?); give every row one")
+        raise ConfigError(f"{where}: labels must be integers or strings, found {bad!r} at row {row + 1}")
     if all(isinstance(label, int) for label in raw):
         count = max(raw, default=-1) + 1
         classes = [str(n) for n in names] if names else [str(i) for i in range(count)]

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import ConfigError, DatasetNotFoundError
+from zoo.errors import ConfigError, DatasetNotFoundError, root_cause
 
 _VAL_NAMES = ("val", "valid", "validation", "dev", "test")
 
@@ -305,7 +305,7 @@ def _read_table(path: Path, format: str | None, source_lang: str, target_lang: s
     try:
         table = datasets.load_dataset("csv" if kind == "tsv" else kind, data_files=str(path), split="train", **options)
     except Exception as error:  # the readers raise many types; the message names the file either way
-        raise ConfigError(f"cannot read {path} as {kind}: {type(error).__name__}: {error}") from error
+        raise ConfigError(f"cannot read {path} as {kind}: {root_cause(error)}") from error
     return pairs_from_table(table, source_lang, target_lang, str(path))
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from torch import Tensor
 
 from zoo.errors import ConfigError, DatasetNotFoundError
+from zoo.recommendation import rows
 from zoo.recommendation.interactions import Interactions, RecSplit, check_split, from_raw, split_mask
 from zoo.recommendation.movielens import stamp
 
@@ -82,19 +83,6 @@ def _column(frame, name: str, what: str, path: Path, hint: str = ""):
     return frame[name]
 
 
-def _timestamps(column, path: Path) -> np.ndarray:
-    import pandas as pd
-
-    if pd.api.types.is_numeric_dtype(column):
-        return column.to_numpy(np.int64)
-    try:
-        parsed = pd.to_datetime(column, utc=True, format="mixed")
-    except (ValueError, TypeError) as error:
-        message = f"{path}: timestamp column {column.name!r} holds neither numbers nor dates ({error})"
-        raise ConfigError(message) from error
-    return (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(np.int64)
-
-
 @lru_cache(maxsize=4)
 def _read(
     path: str, user_col: str, item_col: str, rating_col: str, timestamp_col: str, items_path: str, title_col: str,
@@ -102,17 +90,11 @@ def _read(
 ) -> Interactions:
     file = Path(path).expanduser()
     named = [c for c in (user_col, item_col, rating_col, timestamp_col) if c]
-    frame = read_table(file, sep, None if has_header(file, sep, named) else named)  # no header: columns in order
-    users = _column(frame, user_col, "user", file).to_numpy()
-    items = _column(frame, item_col, "item", file).to_numpy()
-    ratings = None
-    if rating_col:
-        hint = ", or to '' for implicit feedback (every row a positive)"
-        ratings = _column(frame, rating_col, "rating", file, hint).to_numpy(np.float32)
-    timestamps = None
-    if timestamp_col:
-        hint = ", or to '' to use the row order"
-        timestamps = _timestamps(_column(frame, timestamp_col, "timestamp", file, hint), file)
+    names = None if has_header(file, sep, named) else named  # no header: the columns in order
+    columns, skipped = _rows(file, sep, names, user_col, item_col, rating_col, timestamp_col)
+    users, items = columns["user"], columns["item"]
+    ratings = columns["rating"].astype(np.float32) if rating_col else None
+    timestamps = columns.get("timestamp")
     titles = None
     if items_path:
         items_file = Path(items_path).expanduser()
@@ -120,7 +102,38 @@ def _read(
         keys = _column(table, item_col, "item", items_file).astype(str)
         titles = dict(zip(keys, _column(table, title_col, "title", items_file).fillna("").astype(str)))
     log, _, _ = from_raw(users, items, ratings, timestamps, titles, min_rating)
+    log.skipped = rows.describe(skipped, file.name)
     return log
+
+
+def _rows(path: Path, sep: str | None, names: list[str] | None, user_col: str, item_col: str, rating_col: str,
+          timestamp_col: str) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The user, item, rating and timestamp columns of the valid rows, and the malformed lines left out
+    (zoo.recommendation.rows); a column that is not there fails naming those that are."""
+    if not path.is_file():
+        read_table(path)  # says what is missing and how to set it
+    roles = dict(user_col=user_col, item_col=item_col, rating_col=rating_col, timestamp_col=timestamp_col)
+    check = dict(rating_range=(-1e6, 1e6), dates=True)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        read = rows.from_frame(read_table(path), path.name)
+        _check_columns(path, list(read.columns), **roles)
+        return rows.clean(read, user_col, item_col, rating_col, timestamp_col, **check)
+    sep = sep or _SEPARATORS.get(path.suffix.lower())
+    try:
+        return rows.load(path, path.name, sep, names, user_col, item_col, rating_col, timestamp_col, **check)
+    except KeyError:
+        _check_columns(path, list(rows.read_delimited(path, path.name, sep, names, nrows=0).columns), **roles)
+        raise
+
+
+def _check_columns(path: Path, columns: list[str], user_col: str, item_col: str, rating_col: str,
+                   timestamp_col: str) -> None:
+    for name, what, hint in ((user_col, "user", ""), (item_col, "item", ""),
+                             (rating_col, "rating", ", or to '' for implicit feedback (every row a positive)"),
+                             (timestamp_col, "timestamp", ", or to '' to use the row order")):
+        if name and name not in columns:
+            raise ConfigError(f"{path} has no {what} column {name!r}; its columns are {', '.join(columns)}. "
+                              f"Set data.args.{what}_col to one of them{hint}.")
 
 
 @lru_cache(maxsize=8)

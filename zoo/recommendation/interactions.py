@@ -95,6 +95,7 @@ class Interactions:
     titles: list[str]  # per item index; "" when unknown
     features: Features
     explicit: bool = True  # ratings carry a grade, not just "interacted"
+    skipped: dict[str, list[str]] = field(default_factory=dict)  # malformed lines left out, reported by zoo.fit
 
     def __post_init__(self) -> None:
         n = len(self.users)

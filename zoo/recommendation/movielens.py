@@ -22,12 +22,13 @@ import tempfile
 import urllib.request
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from zoo.errors import ConfigError, DatasetNotFoundError
-from zoo.paths import data_dir
+from zoo.paths import data_dir, download_hint
 from zoo.recommendation.interactions import Features, Interactions, RecSplit, check_split, from_raw, split_mask
 
 URL = "https://files.grouplens.org/datasets/movielens/{folder}.zip"
@@ -57,7 +58,7 @@ def _pandas():
 
 def read_ml100k(folder: Path) -> Interactions:
     pd = _pandas()
-    ratings = pd.read_csv(folder / "u.data", sep="\t", header=None, names=["user", "item", "rating", "timestamp"])
+    ratings = _ratings(folder / "u.data", "\t", ["user", "item", "rating", "timestamp"])
     columns = ["item", "title", "release", "video_release", "url", *GENRES_100K]
     movies = pd.read_csv(folder / "u.item", sep="|", header=None, names=columns, encoding="latin-1")
     users = pd.read_csv(folder / "u.user", sep="|", header=None, names=["user", "age", "gender", "occupation", "zip"])
@@ -75,7 +76,7 @@ def read_ml100k(folder: Path) -> Interactions:
 
 
 def read_ml1m(folder: Path) -> Interactions:
-    ratings = _read_double_colon(folder / "ratings.dat", ["user", "item", "rating", "timestamp"])
+    ratings = _ratings(folder / "ratings.dat", "::", ["user", "item", "rating", "timestamp"])
     movies = _read_double_colon(folder / "movies.dat", ["item", "title", "genres"])
     log, user_raw, item_raw = _log(ratings, movies)
     movies = movies.set_index(movies["item"].astype(str)).reindex(item_raw)
@@ -91,7 +92,7 @@ def read_ml1m(folder: Path) -> Interactions:
 
 def read_ml_csv(folder: Path) -> Interactions:
     pd = _pandas()
-    ratings = pd.read_csv(folder / "ratings.csv").rename(columns={"userId": "user", "movieId": "item"})
+    ratings = _ratings(folder / "ratings.csv", ",", None)
     movies = pd.read_csv(folder / "movies.csv", encoding="utf-8").rename(columns={"movieId": "item"})
     log, _, item_raw = _log(ratings, movies)
     movies = movies.set_index(movies["item"].astype(str)).reindex(item_raw)
@@ -108,12 +109,36 @@ def _read_double_colon(path: Path, names: list[str]):
     return _pandas().read_csv(io.StringIO(text), sep="\t", header=None, names=names, quoting=3)
 
 
-def _log(ratings, movies) -> tuple[Interactions, np.ndarray, np.ndarray]:
+def _ratings(path: Path, sep: str, names: list[str] | None) -> tuple[dict[str, np.ndarray], list[str]]:
+    """A release's ratings file, its malformed lines counted (and skipped, or the file refused: zoo.recommendation.rows);
+    ``names``: a file without a header (u.data, ratings.dat), else the CSV releases' userId, movieId, rating, timestamp."""
+    import io
+
+    from zoo.recommendation import rows
+
+    if sep == "::":  # mapped to a tab first, so that pandas' C parser reads it
+        source: Any = io.StringIO(path.read_bytes().decode("latin-1").replace("::", "\t"))
+        sep, options = "\t", {"quoting": 3}
+    else:
+        source, options = path, {}
+    user, item = ("user", "item") if names else ("userId", "movieId")
+    try:
+        return rows.load(source, path.name, sep, names, user, item, "rating", "timestamp", numeric_ids=True,
+                         rating_range=(0.5, 5.0), **options)
+    except KeyError as missing:
+        raise ConfigError(f"{path} has no column {missing.args[0]!r}; the ratings file of a MovieLens release has "
+                          f"{user}, {item}, rating and timestamp") from None
+
+
+def _log(ratings: tuple[dict[str, np.ndarray], list[str]], movies) -> tuple[Interactions, np.ndarray, np.ndarray]:
+    from zoo.recommendation.rows import describe
+
+    columns, skipped = ratings
     titles = dict(zip(movies["item"].astype(str), movies["title"].fillna("").astype(str)))
-    return from_raw(
-        ratings["user"].to_numpy(), ratings["item"].to_numpy(), ratings["rating"].to_numpy(np.float32),
-        ratings["timestamp"].to_numpy(np.int64), titles,
-    )
+    log, user_raw, item_raw = from_raw(columns["user"], columns["item"], columns["rating"].astype(np.float32),
+                                       columns["timestamp"], titles)
+    log.skipped = describe(skipped, skipped[0].split(":")[0] if skipped else "")
+    return log, user_raw, item_raw
 
 
 def _split_genres(column, missing: str = "") -> tuple[list[list[str]], list[str]]:
@@ -188,7 +213,7 @@ def locate(name: str, root: str | None, download: bool) -> Path:
         raise DatasetNotFoundError(
             f"{name} files not found: {folder} must hold {', '.join(required)} (missing: {', '.join(missing)}). "
             f"Download {URL.format(folder=upstream)} and unzip it so that its {upstream}/ folder is {folder} "
-            f"(or set data.args.root to where it is), or set data.args.download=true to download it."
+            f"(or set data.args.root to where it is){download_hint(download)}"
         )
     return folder
 

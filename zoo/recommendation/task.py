@@ -134,6 +134,9 @@ class Recommendation(Task):
             if len(val_set) == 0:
                 raise ConfigError(f"the validation split of {loaded[0].name!r} is empty: choose another "
                                   "data.args.split_by or a larger data.args.val_fraction")
+        for dataset in (train_set, val_set):
+            if dataset is not None:
+                dataset.skipped = log.skipped  # type: ignore[attr-defined]  # malformed lines, reported by zoo.fit
         sampler = None
         if o.num_negatives > 0 and self.objective == "implicit":
             sampler = NegativeSampler(indptr, seen, log.num_items, o.num_negatives, o.negative_sampling,

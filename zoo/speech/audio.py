@@ -22,16 +22,41 @@ def read_audio(path: str | Path) -> tuple[Tensor, int]:
     """Samples as float32 (channels, samples) in [-1, 1] and the file's sample rate."""
     import soundfile
 
-    path = Path(path)
-    if not path.is_file():
-        raise ZooError(f"audio file {str(path)!r} does not exist")
+    from zoo.inputs import input_file
+
+    path = input_file(path, "audio file")
     try:
         data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
         raise ZooError(
             f"{path} is not a readable audio file ({error}); soundfile reads {', '.join(AUDIO_EXTENSIONS)}"
         ) from error
+    short = _wav_shortfall(path)
+    if short is not None:
+        raise ZooError(f"{path} is truncated: its header promises {short[0]} bytes of samples, the file holds "
+                       f"{short[1]}; copy or export it again")
+    if data.shape[0] == 0:
+        raise ZooError(f"{path} holds no samples; record or export it again")
     return torch.from_numpy(np.ascontiguousarray(data.T)), int(rate)
+
+
+def _wav_shortfall(path: Path) -> tuple[int, int] | None:
+    """(bytes the data chunk declares, bytes present) of a RIFF WAV cut short; libsndfile reads what is there and
+    says nothing, so a recording cut by an interrupted copy would pass for a short one."""
+    import struct
+
+    with path.open("rb") as handle:
+        if handle.read(4) != b"RIFF":
+            return None
+        size = path.stat().st_size
+        handle.seek(12)
+        while (header := handle.read(8)) and len(header) == 8:
+            chunk, length = header[:4], struct.unpack("<I", header[4:])[0]
+            if chunk == b"data":
+                present = size - handle.tell()
+                return (length, present) if length != 0xFFFFFFFF and present < length else None
+            handle.seek(length + (length & 1), 1)  # chunks are padded to an even length
+    return None
 
 
 def load_audio(path: str | Path, sample_rate: int) -> Tensor:

@@ -28,7 +28,7 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from zoo.errors import ConfigError, DatasetNotFoundError
-from zoo.paths import data_dir
+from zoo.paths import data_dir, download_hint
 from zoo.speech.audio import AUDIO_EXTENSIONS, fix_length, load_audio
 
 SPLITS = ("train", "val", "test")
@@ -179,8 +179,8 @@ def speech_commands(
         raise DatasetNotFoundError(
             f"Speech Commands v0.0{version} is not in {folder}: expected validation_list.txt, testing_list.txt and a "
             f"folder of WAV files per word ({folder}/yes/*.wav, ...) with {NOISE_FOLDER}/. Download "
-            f"{_SC_URL.format(version)} ({'1.4' if version == 1 else '2.3'} GB) and extract it there, set "
-            "data.args.root to where it is, or set data.args.download=true"
+            f"{_SC_URL.format(version)} ({'1.4' if version == 1 else '2.3'} GB) and extract it there, or set "
+            f"data.args.root to where it is{download_hint(download)}"
         )
     held = {name: set(path.read_text().split()) for name, path in zip(("val", "test"), lists)}
     wanted = held.get(split)
@@ -244,7 +244,7 @@ def librispeech(
             raise DatasetNotFoundError(
                 f"LibriSpeech {subset} is not in {base}: expected {base}/LibriSpeech/{subset}/<speaker>/<chapter>/ "
                 f"with *.trans.txt and *.flac files. Download {_LIBRISPEECH_URL.format(subset)} and extract it in "
-                f"{base}, set data.args.root to the folder holding LibriSpeech/, or set data.args.download=true"
+                f"{base}, or set data.args.root to the folder holding LibriSpeech/{download_hint(download)}"
             )
         for transcript in sorted(folder.glob("*/*/*.trans.txt")):
             for line in transcript.read_text().splitlines():
@@ -303,13 +303,30 @@ def manifest(
 def _read_manifest(path: Path, path_column: str, text_column: str) -> list[tuple[str, str]]:
     if not path.is_file():
         raise DatasetNotFoundError(f"manifest {path} does not exist: check data.args.train / data.args.val (and root)")
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"manifest {path} is not UTF-8 text (byte {error.start}); save it as UTF-8") from None
+    records: list[Any] = []
     if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
-        records: list[dict[str, Any]] = [json.loads(line) for line in text.splitlines() if line.strip()]
+        for number, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                records.append(json.loads(line))
+            except ValueError as error:
+                raise ConfigError(f"{path} line {number} is not JSON ({error}); a manifest holds one object per "
+                                  "line") from None
     else:
         records = list(csv.DictReader(text.splitlines(), delimiter="\t" if path.suffix.lower() == ".tsv" else ","))
     rows = []
     for number, record in enumerate(records, 1):
+        if not isinstance(record, dict):
+            raise ConfigError(f"{path} row {number} is a {type(record).__name__}, not an object with "
+                              f"{path_column!r} and {text_column!r}")
+        if None in record or any(value is None for value in record.values()):
+            raise ConfigError(f"{path} row {number} has more or fewer fields than the header, or a null value; fix "
+                              "or remove it")
         if path_column not in record or text_column not in record:
             raise ConfigError(f"{path} row {number} lacks column {path_column!r} or {text_column!r} (it has "
                               f"{', '.join(record)}); set data.args.path_column / text_column")

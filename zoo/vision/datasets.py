@@ -19,7 +19,7 @@ from torchvision.datasets.folder import IMG_EXTENSIONS
 from torchvision.datasets.mnist import read_image_file, read_label_file
 from torchvision.transforms.v2 import functional as tv_functional
 
-from zoo.errors import ConfigError, DatasetNotFoundError, ZooError
+from zoo.errors import ConfigError, DatasetNotFoundError
 from zoo.paths import data_dir
 
 
@@ -128,15 +128,14 @@ def read_image(path: str | Path, channels: int, shorter_side: int | None = None)
     covers it: an 8-megapixel photo for a 64-pixel model decodes an eighth of its width and height.
     PIL rather than torchvision.io: it reads every ImageFolder extension, and torchvision 0.29 deprecates its decoders.
     """
-    try:
-        with Image.open(path) as image:
-            if shorter_side and image.format == "JPEG":
-                width, height = image.size
-                scale = shorter_side / max(min(width, height), 1)
-                image.draft("L" if channels == 1 else "RGB", (math.ceil(width * scale), math.ceil(height * scale)))
-            array = np.array(image.convert("L" if channels == 1 else "RGB"))
-    except (OSError, ValueError, Image.DecompressionBombError) as error:
-        raise ZooError(f"{path} is not a readable image: {error}") from error
+    from zoo.inputs import open_image
+
+    with open_image(path) as image:
+        if shorter_side and image.format == "JPEG":
+            width, height = image.size
+            scale = shorter_side / max(min(width, height), 1)
+            image.draft("L" if channels == 1 else "RGB", (math.ceil(width * scale), math.ceil(height * scale)))
+        array = np.array(image.convert("L" if channels == 1 else "RGB"))
     tensor = torch.from_numpy(array)
     return tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1).contiguous()
 

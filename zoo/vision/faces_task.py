@@ -26,7 +26,8 @@ from torch import nn
 from torchmetrics import MetricCollection
 
 from zoo import registry
-from zoo.errors import ConfigError, ZooError
+from zoo.errors import ConfigError
+from zoo.inputs import input_file
 from zoo.task import StepOutput, Task, TaskData, call_with_args, evaluated_split
 from zoo.vision import transforms
 from zoo.vision.face_align import build_aligner
@@ -147,8 +148,7 @@ class FaceRecognition(Task):
         for start in range(0, len(paths), 64):
             chunk = paths[start:start + 64]
             for path in chunk:
-                if not Path(path).is_file():
-                    raise ZooError(f"image {str(path)!r} does not exist")
+                input_file(path)
             batch = torch.stack([prepare(load_face(p, info["image_size"], aligner)) for p in chunk])
             out.append(model(batch.to(device)).float().cpu())
         return torch.cat(out) if out else torch.empty(0)

@@ -10,7 +10,6 @@ from typing import Any
 import torch
 from torchvision.transforms import v2
 
-from zoo.errors import ZooError
 
 
 def train_transform(
@@ -96,8 +95,6 @@ def load_image(path: str | Path, channels: int, image_size: int) -> torch.Tensor
     resized to ``image_size`` and the centre cut out, as the evaluation of an image folder does."""
     from zoo.vision.datasets import read_image
 
-    if not Path(path).is_file():
-        raise ZooError(f"image {str(path)!r} does not exist")
     image = read_image(path, channels, image_size)
     if tuple(image.shape[-2:]) == (image_size, image_size):
         return image

@@ -49,7 +49,9 @@ class VideoReader:
     """An open video file: its frame count, rate and size, and :meth:`read` for frames by index."""
 
     def __init__(self, path: str | Path):
-        self.path = str(path)
+        from zoo.inputs import input_file
+
+        self.path = str(input_file(path, "video"))  # a directory or a missing path is not a corrupt video
         av = _av()
         try:
             self.container = av.open(self.path)

@@ -118,3 +118,21 @@ def test_yolo_loader_errors_name_the_fix(tmp_path):
     (tmp_path / "data.yaml").write_text("train: images/train\nnames: [a]\n")
     with pytest.raises(ZooError, match="names no 'val' split"):
         datasets.yolo("val", str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"images": [{"id": 1, "file_name": "a.png"}], "categories": [{"id": 1, "name": "car"}], '
+         '"annotations": [{"id": 7, "image_id": 1, "category_id": 1}]}', "a record lacks the field 'bbox'"),
+        ('{"images": [], "categories": [{"id": 1}], "annotations": []}', "a record lacks the field 'name'"),
+        ('[1, 2]', "it has no 'images' list"),
+        ('{"images": 3, "categories": [], "annotations": []}', "TypeError"),
+    ],
+)
+def test_a_coco_file_missing_required_fields_fails_naming_it(tmp_path, content, message):
+    path = tmp_path / "instances.json"
+    path.write_text(content)
+    with pytest.raises(ZooError, match=message) as caught:
+        formats.read_coco(path, tmp_path, None)
+    assert "instances.json" in str(caught.value) and "\n" not in str(caught.value)

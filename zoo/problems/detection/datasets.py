@@ -46,7 +46,9 @@ def split_name(split: str, dataset: str) -> str:
 
 def read_rgb(path: str | Path) -> torch.Tensor:
     """An image file as uint8 (3, H, W)."""
-    with Image.open(path) as image:
+    from zoo.inputs import open_image
+
+    with open_image(path) as image:
         return torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1).contiguous()
 
 

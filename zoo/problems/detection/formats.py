@@ -53,6 +53,18 @@ class ImageRecord:
 def read_coco(
     path: str | Path, images_dir: str | Path, classes: tuple[str, ...] | None
 ) -> tuple[list[ImageRecord], list[str]]:
+    """:func:`_read_coco`; a record without a field COCO requires, or of the wrong type, fails naming the file."""
+    try:
+        return _read_coco(path, images_dir, classes)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        what = f"a record lacks the field {error}" if isinstance(error, KeyError) else f"{type(error).__name__}: {error}"
+        raise ZooError(f"{path} is not a COCO instances file as it should be ({what}): images need id and file_name, "
+                       "annotations image_id, category_id and bbox [x, y, w, h], categories id and name") from None
+
+
+def _read_coco(
+    path: str | Path, images_dir: str | Path, classes: tuple[str, ...] | None
+) -> tuple[list[ImageRecord], list[str]]:
     """Images and boxes of a COCO ``instances`` file, keeping ``classes`` (None: every category).
 
     ``iscrowd`` annotations are kept with ``crowd`` set: as in COCO's evaluation, a crowd box ignores the
@@ -64,11 +76,11 @@ def read_coco(
     Returns the records and the kept class names, in the order given (or of category id when ``classes`` is None).
     """
     try:
-        data = json.loads(Path(path).read_text())
-    except json.JSONDecodeError as error:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ZooError(f"{path} is not valid JSON: {error}") from error
     for key in ("images", "annotations", "categories"):
-        if key not in data:
+        if not isinstance(data, dict) or key not in data:
             raise ZooError(f"{path} is not a COCO instances file: it has no {key!r} list")
     categories = {c["id"]: c["name"] for c in sorted(data["categories"], key=lambda c: c["id"])}
     if classes is None:
