@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 import sys
@@ -91,17 +92,25 @@ SUITE_BUDGET_S = 180
 @pytest.fixture(scope="session")
 def recipe_run(tmp_path_factory):
     """``recipe_run("vision/small_cnn_shapes")``: that recipe trained once per session by the command on its first
-    line, as a user runs it; returns the run directory. The time limit is ten times the recipe's budget."""
+    line, as a user runs it; returns the run directory. The time limit is ten times the recipe's budget.
+
+    The pytest-xdist workers of one session share the runs: the first to ask trains, under a file lock, while the
+    others wait for it (a run left without its summary by a crash is trained again)."""
+    from filelock import FileLock
+
     from zoo import recipes
 
-    runs: dict[str, Path] = {}
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "recipe-runs"
+    shared.mkdir(parents=True, exist_ok=True)
 
     def train(name: str) -> Path:
-        if name not in runs:
-            run = tmp_path_factory.mktemp(name.replace("/", "-")) / "run"
-            run_zoo("train", *recipes.recipe_command(name), "--output", str(run), "trainer.progress=false",
-                    timeout=recipe_timeout(name))
-            runs[name] = run
-        return runs[name]
+        run = shared / name.replace("/", "-")
+        with FileLock(str(run) + ".lock"):
+            if not (run / "summary.json").is_file():
+                shutil.rmtree(run, ignore_errors=True)
+                run_zoo("train", *recipes.recipe_command(name), "--output", str(run), "trainer.progress=false",
+                        timeout=recipe_timeout(name))
+        return run
 
     return train
