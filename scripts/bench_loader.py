@@ -5,7 +5,8 @@
 ROOT is an image folder (root/<class>/<image>). The plain loop decodes every file in full with PIL (what a loader
 without draft decoding does); the zoo loader decodes JPEGs at the smallest scale that covers the model's size and
 applies the whole training transform (random resized crop, flip, TrivialAugment, normalisation). The goal is a
-ratio >= 0.9: the real preprocessing costs no more than decoding alone.
+ratio >= 0.9: the real preprocessing costs no more than decoding alone. Over several epochs the loader gains from
+keeping the decoded, resized images in memory (the first epoch decodes; `--epochs` counts them all).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from zoo.errors import ConfigError
+from zoo.errors import ConfigError, ZooError
 from zoo.vision import datasets, transforms
 
 REPO = Path(__file__).resolve().parents[2]
@@ -113,6 +113,24 @@ def test_photos_keep_their_aspect_and_jpegs_decode_no_more_than_needed(tmp_path:
     torch.manual_seed(0)
     assert augment(train.dataset[0][0]).shape == (3, 32, 32)
     assert transforms.load_image(tmp_path / "b" / "wide.png", 3, 32).shape == (3, 32, 32)
+
+
+def test_photos_are_decoded_once_and_kept_within_the_cache_budget(tmp_path: Path) -> None:
+    """Every epoch after the first reads the decoded, resized photo from memory, not the file; past the budget, the
+    file is decoded on each access as before."""
+    for i in range(2):
+        _photo(tmp_path / "a" / f"p{i}.jpg", size=(400, 300), value=10 + i)
+        _photo(tmp_path / "b" / f"q{i}.jpg", size=(400, 300), value=90 + i)
+    samples = [(str(p), int(p.parent.name == "b")) for p in sorted(tmp_path.glob("*/*.jpg"))]
+    cached = datasets.ImageFileDataset(samples, image_size=32, channels=3, train=True)
+    uncached = datasets.ImageFileDataset(samples, image_size=32, channels=3, train=True, cache_mb=0)
+    first = [cached[i][0] for i in range(4)]
+    assert cached.cache_bytes == sum(image.numel() for image in first) and not uncached.cache
+    for path, _ in samples:
+        Path(path).unlink()
+    assert all(torch.equal(cached[i][0], first[i]) for i in range(4))
+    with pytest.raises(ZooError):
+        uncached[0]
 
 
 def test_small_square_images_are_decoded_once_with_their_own_size_and_channels(tmp_path: Path) -> None:

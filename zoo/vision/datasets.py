@@ -86,17 +86,25 @@ class TensorImageDataset(Dataset):
         return self.images, self.labels
 
 
+WORK_SCALE = 1.25  # training images keep this much more than the crop, so random crops rarely upsample
+DECODED_CACHE_MB = 1024  # decoded images an image folder keeps in memory per process (uint8, after resizing)
+
+
 class ImageFileDataset(Dataset):
     """Image files decoded on access to a fixed channel count, as few pixels as the model needs.
 
     With ``train``, the aspect ratio is kept: the shorter side becomes ``work_size`` and the training transform
     crops at random (``zoo.vision.transforms.train_transform``); otherwise the shorter side becomes ``image_size``
     and the centre is cut out. An image already ``image_size`` square is returned as it is. JPEGs are decoded at
-    the smallest of 1/1, 1/2, 1/4 and 1/8 scale that still covers that size (PIL draft mode).
+    the smallest of 1/1, 1/2, 1/4 and 1/8 scale that still covers that size (PIL draft mode). Decoded and resized
+    images are kept in memory, up to ``cache_mb`` per process, so that every epoch after the first decodes nothing.
     """
 
-    def __init__(self, samples: list[tuple[str, int]], image_size: int, channels: int, train: bool = False):
+    def __init__(self, samples: list[tuple[str, int]], image_size: int, channels: int, train: bool = False,
+                 cache_mb: float = DECODED_CACHE_MB):
         self.samples = samples
+        self.cache: dict[int, torch.Tensor] = {}
+        self.cache_bytes, self.cache_limit = 0, int(cache_mb * 2**20)
         self.image_size = image_size
         self.channels = channels
         self.train = train
@@ -109,16 +117,23 @@ class ImageFileDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         path, label = self.samples[index]
+        image = self.cache.get(index)
+        if image is None:
+            image = self._decode(path)
+            if self.cache_bytes + image.numel() <= self.cache_limit:
+                self.cache[index], self.cache_bytes = image, self.cache_bytes + image.numel()
+        return image, label
+
+    def _decode(self, path: str) -> torch.Tensor:
         image = read_image(path, self.channels, self.work_size)
         if tuple(image.shape[-2:]) == (self.image_size, self.image_size):
-            return image, label
+            return image
         image = tv_functional.resize(image, self.work_size, antialias=True)  # the shorter side
         if not self.train:
             image = tv_functional.center_crop(image, [self.image_size, self.image_size])
-        return image, label
+        return image
 
 
-WORK_SCALE = 1.25  # training images keep this much more than the crop, so random crops rarely upsample
 
 
 def read_image(path: str | Path, channels: int, shorter_side: int | None = None) -> torch.Tensor:
