@@ -8,7 +8,10 @@ import pytest
 
 from tests.conftest import run_zoo
 
-WAKE_SHRINK = ["data.args.num_train=1200", "data.args.num_val=120", "trainer.epochs=3", "trainer.progress=false",
+# Trained for seconds, the model learns the commands before the unknown words: so it hears them as often as the
+# other classes here, not the recipe's 40% with near misses 100 times as often.
+WAKE_SHRINK = ["data.args.num_train=1600", "data.args.num_val=120", "trainer.epochs=5",
+               "data.args.unknown_share=0.0833", "data.args.near_misses=1", "trainer.progress=false",
                "trainer.tensorboard=false", "trainer.log_every=10"]
 
 
