@@ -89,28 +89,30 @@ def tiny_run(tmp_path_factory) -> Path:
 SUITE_BUDGET_S = 180
 
 
+def trained_once(tmp_path_factory: pytest.TempPathFactory, name: str, *args: str, timeout: float) -> Path:
+    """``zoo train ARGS --output RUN``, trained once per session: the pytest-xdist workers of one session share the
+    run, the first to ask trains it under a file lock while the others wait (one left without its summary by a crash
+    is trained again)."""
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    run = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared-runs" / name
+    run.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(run) + ".lock"):
+        if not (run / "summary.json").is_file():
+            shutil.rmtree(run, ignore_errors=True)
+            run_zoo("train", *args, "--output", str(run), timeout=timeout)
+    return run
+
+
 @pytest.fixture(scope="session")
 def recipe_run(tmp_path_factory):
     """``recipe_run("vision/small_cnn_shapes")``: that recipe trained once per session by the command on its first
-    line, as a user runs it; returns the run directory. The time limit is ten times the recipe's budget.
-
-    The pytest-xdist workers of one session share the runs: the first to ask trains, under a file lock, while the
-    others wait for it (a run left without its summary by a crash is trained again)."""
-    from filelock import FileLock
-
+    line, as a user runs it; returns the run directory. The time limit is ten times the recipe's budget."""
     from zoo import recipes
 
-    base = tmp_path_factory.getbasetemp()
-    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "recipe-runs"
-    shared.mkdir(parents=True, exist_ok=True)
-
     def train(name: str) -> Path:
-        run = shared / name.replace("/", "-")
-        with FileLock(str(run) + ".lock"):
-            if not (run / "summary.json").is_file():
-                shutil.rmtree(run, ignore_errors=True)
-                run_zoo("train", *recipes.recipe_command(name), "--output", str(run), "trainer.progress=false",
-                        timeout=recipe_timeout(name))
-        return run
+        return trained_once(tmp_path_factory, name.replace("/", "-"), *recipes.recipe_command(name),
+                            "trainer.progress=false", timeout=recipe_timeout(name))
 
     return train

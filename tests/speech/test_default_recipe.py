@@ -9,22 +9,17 @@ import pytest
 import soundfile
 
 import zoo
-from tests.conftest import SHARED_DATA, recipe_timeout, run_zoo
+from tests.conftest import SHARED_DATA, run_zoo
 from zoo.api import evaluate_with_report
 from zoo.speech import embedded
 
-# The default recipe shrunk to seconds: an eighth of the clips, three passes.
-SHRINK = ["data.args.num_train=800", "data.args.num_val=160", "trainer.epochs=3", "trainer.progress=false",
-          "trainer.tensorboard=false", "trainer.log_every=5"]
 QUIET = {"trainer.progress": False, "trainer.tensorboard": False}
 
 
 @pytest.fixture(scope="module")
-def keyword_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run = tmp_path_factory.mktemp("speech") / "run"
-    run_zoo("train", "--task", "speech", "--output", str(run), *SHRINK,
-            timeout=recipe_timeout("speech/temporal_cnn_keywords"))
-    return run
+def keyword_run(wake_run: Path) -> Path:
+    """The default recipe shrunk to seconds (tests/speech/conftest.py), trained once for these and the stream tests."""
+    return wake_run
 
 
 def test_default_recipe_learns_the_embedded_keywords(keyword_run: Path) -> None:

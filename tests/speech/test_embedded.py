@@ -35,10 +35,46 @@ def test_keyword_clips_hold_their_word_or_silence() -> None:
         if name == embedded.SILENCE:
             assert text == ""
         elif name == embedded.UNKNOWN:
-            assert text in synth.OTHER_WORDS
+            assert text in embedded.UNKNOWN_WORDS
         else:
             assert text == name
-    assert len(split.dataset.words.chunks) <= 1  # only the words read so far were rendered
+    read = max(i for part in split.dataset.parts[:24] for i in part if i is not None)
+    chunks = len(split.dataset.words) // embedded._CHUNK
+    assert len(split.dataset.words.chunks) <= read // embedded._CHUNK + 1 < chunks  # only the words read so far
+
+
+def test_clips_cut_from_running_speech_hold_one_whole_word() -> None:
+    gaps = np.array([800, 1600])
+    low, high = embedded._onsets(6000, gaps, np.zeros(4000), np.zeros(5000))
+    assert low <= high
+    for at in (low, high):
+        assert at - 800 - 4000 < 0 < at - 800  # the word before starts before the clip and ends inside it
+        assert at + 6000 + 1600 < 16_000 < at + 6000 + 1600 + 5000  # the word after starts inside, ends after
+    low, high = embedded._onsets(15_500, gaps, np.zeros(4000), None)
+    assert low > high  # no room for the word before: the clip is made without it
+    parts = embedded.keywords("val", num_val=48, context=1.0).dataset.parts
+    spoken = [p for p in parts if p[1] is not None]
+    assert spoken and all(p[0] is not None or p[2] is not None for p in spoken)  # every word has a neighbour
+    alone = embedded.keywords("val", num_val=48, context=0.0).dataset.parts
+    assert all(p[0] is None and p[2] is None for p in alone)
+    clips = embedded.keywords("val", num_val=48, context=1.0).dataset
+    index = next(i for i, p in enumerate(parts) if p[0] is not None and p[2] is not None)
+    wave, label, text = clips[index]
+    assert wave.shape == (16_000,) and text == clips.texts[index] and text != ""  # only the whole word
+
+
+def test_unknown_share_and_near_misses() -> None:
+    labels = embedded.keywords("train", num_train=600, unknown_share=0.5).dataset.labels
+    assert 0.4 < labels.count(embedded.KEYWORD_CLASSES.index(embedded.UNKNOWN)) / 600 < 0.6
+    weights = dict(zip(embedded.UNKNOWN_WORDS, embedded.near_miss_weights(embedded.UNKNOWN_WORDS,
+                                                                          tuple(synth.COMMANDS), 9.0)))
+    assert embedded.phone_distance("light", "right") == 1 and embedded.phone_distance("marvin", "right") > 2
+    assert weights["light"] == pytest.approx(9 * weights["marvin"])
+    assert weights["cat"] == pytest.approx(3 * weights["marvin"])  # two phones from "right"
+    with pytest.raises(ConfigError, match="context"):
+        embedded.keywords("train", context=1.5)
+    with pytest.raises(ConfigError, match="unknown_share"):
+        embedded.keywords("train", unknown_share=1.0)
 
 
 def test_all_words_setup_and_bad_arguments() -> None:

@@ -5,10 +5,10 @@
     python -m zoo assistant --wake runs/kws --intent runs/intent --device cuda long.wav other.flac
 
 This is the pipeline a voice assistant runs: the keyword model listens to the whole recording (see
-:mod:`zoo.speech.stream`); after each detection an energy detector finds the wake word's end and the speech that
-follows it, up to a pause of ``pause_ms`` or ``max_command_s``, and the intent model reads that command. Each command
-is one JSON line: the input, the wake word's detection time and score, the command's start and end (seconds), the
-intent, its slots and the intent model's confidence.
+:mod:`zoo.speech.stream`); after each detection an energy detector (two thresholds, see :func:`command_span`)
+finds the wake word's end and the speech that follows it, up to a pause of ``pause_ms`` or ``max_command_s``, and
+the intent model reads that command. Each command is one JSON line: the input, the wake word's detection time and
+score, the command's start and end (seconds), the intent, its slots and the intent model's confidence.
 
 The command needs a short pause after the wake word (a tenth of a second is enough), as assistants expect.
 """
@@ -94,14 +94,45 @@ def assistant(wake: str, intent: str, inputs: list[str], wake_word: str = "", th
     return records
 
 
+HIGH, LOW = 0.5, 0.35
+
+
+def _speech(level: Any, high: float, low: float) -> list[bool]:
+    """Frames of speech by two thresholds (hysteresis): a run starts above ``high`` and reaches out to the frames
+    above ``low`` around it, so that background noise with bursts (babble) stays out and weak phones at the edges
+    of words stay in."""
+    loud, active = (level > high).tolist(), (level > low).tolist()
+    speech = list(loud)
+    for order in (range(len(speech)), range(len(speech) - 1, -1, -1)):
+        previous = None
+        for i in order:
+            if previous is not None and speech[previous] and active[i]:
+                speech[i] = True
+            previous = i
+    return speech
+
+
+def _words(runs: list[tuple[int, int]], shortest: int = 8, closure: int = 10) -> list[tuple[int, int]]:
+    """Runs (10 ms frames) with each run shorter than any word (``shortest``: the burst of a word's final stop, as
+    in "right") joined to the run before it when it follows within a stop's ``closure``."""
+    out: list[tuple[int, int]] = []
+    for start, end in runs:
+        if out and end - start < shortest and start - out[-1][1] <= closure:
+            out[-1] = (out[-1][0], end)
+        else:
+            out.append((start, end))
+    return out
+
+
 def command_span(wave: Any, rate: int, heard_s: float, max_command_s: float, pause_s: float,
-                 wake_score: Callable[[list[Any]], list[float]]) -> tuple[int, int]:
+                 wake_score: Callable[[list[Any]], list[float]], window: int | None = None) -> tuple[int, int]:
     """Sample range of the speech after the wake word heard at ``heard_s``.
 
     An energy detector cuts the surroundings into runs of speech; of the runs within half a second of ``heard_s``,
-    the wake word is the one the keyword model (``wake_score`` of each run's clip) is surest of, and the command is
-    the runs after it until a pause longer than ``pause_s``.
+    the wake word is the one the keyword model (``wake_score`` of a ``window``-long clip centred on each run, 1 s by
+    default) is surest of, and the command is the runs after it until a pause longer than ``pause_s``.
     """
+    window = window or rate
     import torch
 
     from zoo.speech.folders import _runs
@@ -114,12 +145,16 @@ def command_span(wave: Any, rate: int, heard_s: float, max_command_s: float, pau
         return 0, 0
     level = 10 * torch.log10(frames.square().mean(dim=1) + 1e-10)
     floor, peak = torch.quantile(level, 0.1).item(), torch.quantile(level, 0.99).item()
-    runs = _runs((level > floor + 0.3 * (peak - floor)).tolist(), join=4, shortest=4)
+    runs = _words(_runs(_speech(level, floor + HIGH * (peak - floor), floor + LOW * (peak - floor)), join=4,
+                        shortest=4))
     heard = (heard_s * rate - first) / frame
     near = [i for i, (s, e) in enumerate(runs) if s <= heard + 50 and e >= heard - 50]
     if not near:
         return 0, 0
-    scores = wake_score([wave[first + runs[i][0] * frame : first + runs[i][1] * frame] for i in near])
+    # Each run is scored in a window of the recording centred on it, as the stream detector sees words: with the
+    # sound around it (an isolated, zero-padded run is nothing the keyword model heard in training).
+    centres = [first + (runs[i][0] + runs[i][1]) * frame // 2 for i in near]
+    scores = wake_score([wave[max(0, c - window // 2) : c + window // 2] for c in centres])
     following = runs[near[max(range(len(near)), key=scores.__getitem__)] + 1 :]
     if not following:
         return 0, 0

@@ -1,11 +1,17 @@
 """The embedded speech datasets: generated spoken words, made in code, the same on every machine.
 
 ``keywords`` mirrors Speech Commands' 12-class setup: 1-second 16 kHz clips of ten commands ("yes", "no", "up",
-"down", "left", "right", "on", "off", "stop", "go"), ``_unknown_`` (twenty other words: digits and the Speech
-Commands extras) and ``_silence_`` (background only). Each clip is a word from one of hundreds of synthetic speakers
-(vocal-tract length, pitch and its contour, speaking rate, per-phone deviations; see :mod:`zoo.speech.synth`) at a
-random onset and loudness over background noise (white, pink, brown, mains hum, babble) at a random SNR. Train and
-val use different speakers.
+"down", "left", "right", "on", "off", "stop", "go"), ``_unknown_`` (eighty other words: digits, the Speech Commands
+extras and the words of the spoken home-assistant commands, :data:`synth.PHRASE_WORDS`) and ``_silence_``
+(background only). Each clip is a word from one of hundreds of synthetic speakers (vocal-tract length, pitch and its
+contour, speaking rate, per-phone deviations; see :mod:`zoo.speech.synth`) at a random onset and loudness over
+background noise (white, pink, brown, mains hum, babble) at a random SNR. Train and val use different speakers.
+
+A share of the word clips (``context``) is cut from running speech: the word has a neighbour before it, after it or
+both, said by the same voice with a short gap and cut off by the clip's edge. A keyword model slid over continuous
+audio sees such windows all the time (see :mod:`zoo.speech.stream`); trained on isolated words alone, it takes the
+fragments and the words it never heard for keywords. Neighbours are never classes, and only whole words are in the
+transcript.
 
 ``utterances`` strings two to four of the commands and digits together with variable pauses, one speaker per
 utterance, for speech-to-text; the transcript is the words separated by spaces.
@@ -30,6 +36,7 @@ from zoo.speech.datasets import AudioSplit
 SAMPLE_RATE = synth.SAMPLE_RATE
 UNKNOWN, SILENCE = "_unknown_", "_silence_"
 KEYWORD_CLASSES: tuple[str, ...] = (*synth.COMMANDS, UNKNOWN, SILENCE)
+UNKNOWN_WORDS: tuple[str, ...] = (*synth.OTHER_WORDS, *synth.PHRASE_WORDS)  # said for ``_unknown_``
 UTTERANCE_WORDS: tuple[str, ...] = (*synth.COMMANDS, "zero", "one", "two", "three", "four", "five", "six", "seven",
                                     "eight", "nine")
 NUM_TRAIN, NUM_VAL = 6000, 1200
@@ -39,6 +46,10 @@ _SPEAKERS = {"train": 400, "val": 100}
 _CHUNK = 32
 _NOISE_SECONDS = 20.0
 SNR_DB = (3.0, 25.0)
+CONTEXT = 0.5  # share of word clips cut from running speech
+UNKNOWN_SHARE = 1 / 12  # share of clips that are ``_unknown_`` (12 classes: as often as each other class)
+NEAR_MISSES = 1.0  # how much more often an unknown word one phone from a command is said (two phones: its root)
+_GAP_S = (0.0, 0.2)  # between a word and its neighbours
 WAKE_WORD = "right"  # the wake word of the long-audio split; a command, so the default 12-class model knows it
 
 
@@ -87,10 +98,13 @@ class _Words:
 
 def _mix(length: int, parts: list[tuple[int, np.ndarray]], rng: np.random.Generator, noise: tuple[np.ndarray, ...],
          snr_db: tuple[float, float]) -> Tensor:
-    """Words placed at their offsets, scaled to a random loudness, over a noise excerpt at a random SNR."""
+    """Words placed at their offsets (cut where they reach past either end), scaled to a random loudness, over a
+    noise excerpt at a random SNR."""
     clip = np.zeros(length, dtype=np.float32)
     gain = rng.uniform(0.25, 1.0)
     for at, word in parts:
+        if at < 0:
+            word, at = word[-at:], 0
         piece = word[: length - at].astype(np.float32) * (gain / 32767)
         clip[at : at + len(piece)] += piece
     recording = noise[int(rng.integers(len(noise)))]
@@ -103,17 +117,41 @@ def _mix(length: int, parts: list[tuple[int, np.ndarray]], rng: np.random.Genera
     return torch.from_numpy(np.clip(clip, -1.0, 1.0))
 
 
+def _onsets(length: int, gaps: np.ndarray, left: np.ndarray | None, right: np.ndarray | None) -> tuple[int, int]:
+    """The range of onsets of a word of ``length`` samples at which the neighbours (``gaps`` away) start or end
+    inside the clip and reach past its edges, so that the clip holds one whole word."""
+    low, high = 0, SAMPLE_RATE - length
+    if left is not None:
+        low, high = max(low, gaps[0] + 1), min(high, gaps[0] + len(left) - 1)
+    if right is not None:
+        low = max(low, SAMPLE_RATE - length - gaps[1] - len(right) + 1)
+        high = min(high, SAMPLE_RATE - length - gaps[1] - 1)
+    return int(low), int(high)
+
+
 class KeywordClips(Dataset):
-    """Items ``(waveform (16000,), label, transcript)``: one word or none over noise, 1 second at 16 kHz."""
+    """Items ``(waveform (16000,), label, transcript)``: one word or none over noise, 1 second at 16 kHz; a word may
+    have cut neighbours (``context[i]``: the words before and after it, or None)."""
 
     def __init__(self, words: list[str | None], labels: list[int], speakers: list[synth.Speaker], seed: int,
-                 stream: int, snr_db: tuple[float, float]):
+                 stream: int, snr_db: tuple[float, float],
+                 context: list[tuple[str | None, str | None]] | None = None):
         self.labels, self.seed, self.stream, self.snr_db = labels, seed, stream, snr_db
         self.texts = [w or "" for w in words]
-        spoken = [i for i, w in enumerate(words) if w is not None]
-        self.slot = {index: slot for slot, index in enumerate(spoken)}
-        spoken_words = [w for w in words if w is not None]
-        self.words = _Words(spoken_words, [speakers[i] for i in spoken], seed * 10 + stream)
+        context = context or [(None, None)] * len(words)
+        # Every word said, clip by clip (before, the word, after), in one lazily rendered bank.
+        self.parts: list[tuple[int | None, int | None, int | None]] = []
+        bank_words: list[str] = []
+        bank_speakers: list[synth.Speaker] = []
+        for word, (before, after), speaker in zip(words, context, speakers):
+            slots = []
+            for said in (before, word, after) if word is not None else (None, None, None):
+                slots.append(len(bank_words) if said is not None else None)
+                if said is not None:
+                    bank_words.append(said)
+                    bank_speakers.append(speaker)
+            self.parts.append((slots[0], slots[1], slots[2]))
+        self.words = _Words(bank_words, bank_speakers, seed * 10 + stream)
         self.noise = noise_bank(seed)
 
     def __len__(self) -> int:
@@ -121,10 +159,23 @@ class KeywordClips(Dataset):
 
     def __getitem__(self, index: int) -> tuple[Tensor, int, str]:
         rng = np.random.default_rng([self.seed, self.stream, index])
+        before, main, after = self.parts[index]
         parts = []
-        if index in self.slot:
-            word = self.words[self.slot[index]][:SAMPLE_RATE]
-            parts.append((int(rng.integers(0, SAMPLE_RATE - len(word) + 1)), word))
+        if main is not None:
+            word = self.words[main][:SAMPLE_RATE]
+            gaps = (rng.uniform(*_GAP_S, 2) * SAMPLE_RATE).astype(int)
+            left = self.words[before] if before is not None else None
+            right = self.words[after] if after is not None else None
+            for left, right in ((left, right), (left, None), (None, right), (None, None)):
+                low, high = _onsets(len(word), gaps, left, right)
+                if low <= high:
+                    break
+            at = int(rng.integers(low, high + 1))
+            parts.append((at, word))
+            if left is not None:
+                parts.append((at - gaps[0] - len(left), left))
+            if right is not None:
+                parts.append((at + len(word) + gaps[1], right))
         return _mix(SAMPLE_RATE, parts, rng, self.noise, self.snr_db), self.labels[index], self.texts[index]
 
 
@@ -139,12 +190,18 @@ def keywords(
     seed: int = 0,
     stream_minutes: float = 60.0,
     wake_word: str = WAKE_WORD,
+    context: float = CONTEXT,
+    unknown_share: float = UNKNOWN_SHARE,
+    near_misses: float = NEAR_MISSES,
 ) -> AudioSplit:
     """Generated 1-second keyword clips; ``root`` and ``download`` are unused.
 
-    ``classes="commands"`` gives the 12-class setup (ten commands, ``_unknown_``, ``_silence_``, equally often);
-    ``classes="all"`` gives one class per generated word (thirty). Split ``stream`` is ``stream_minutes`` of
-    continuous speech and noise by unheard speakers with ``wake_word`` said at known times (for ``zoo evaluate
+    ``classes="commands"`` gives the 12-class setup (ten commands, ``_unknown_``, ``_silence_``, equally often by
+    default); ``classes="all"`` gives one class per generated word (thirty). A ``context`` share of the word clips is
+    cut from running speech (neighbours of the command vocabulary, cut by the edges). With ``commands``,
+    ``unknown_share`` of the clips are ``_unknown_``, and an unknown word one phone from a command is drawn
+    ``near_misses`` times as often as the others (see :func:`near_miss_weights`). Split ``stream`` is
+    ``stream_minutes`` of continuous speech and noise by unheard speakers with ``wake_word`` said at known times (for ``zoo evaluate
     --split stream``, see :mod:`zoo.speech.stream`).
     """
     which = _check_split(split, "keywords", stream=True)
@@ -154,6 +211,10 @@ def keywords(
         names = list(synth.WORDS)
     else:
         raise ConfigError(f"data.args.classes must be 'commands' (12 classes) or 'all' (30 words), got {classes!r}")
+    if not 0.0 <= context <= 1.0:
+        raise ConfigError(f"data.args.context is the share of clips cut from running speech, in [0, 1]; got {context}")
+    if not 0.0 <= unknown_share < 1.0:
+        raise ConfigError(f"data.args.unknown_share is the share of _unknown_ clips, in [0, 1); got {unknown_share}")
     if which == "stream":
         from zoo.speech.stream import wake_stream
 
@@ -161,8 +222,28 @@ def keywords(
         return AudioSplit(KeywordClips([], [], [], seed, 0, snr_db), SAMPLE_RATE, names, clip_samples=SAMPLE_RATE,
                           stream=audio)
     count = num_train if which == "train" else num_val
-    return AudioSplit(_keyword_clips(which, count, classes, tuple(snr_db), seed), SAMPLE_RATE, names,
+    return AudioSplit(_keyword_clips(which, count, classes, tuple(snr_db), seed, float(context),
+                                     float(unknown_share), float(near_misses)), SAMPLE_RATE, names,
                       clip_samples=SAMPLE_RATE, noise=list(map(_noise_tensors, noise_bank(seed))))
+
+
+def phone_distance(a: str, b: str) -> int:
+    """Edits (insert, delete, substitute a phone) between two words' pronunciations."""
+    x, y = synth.pronunciation(a).split(), synth.pronunciation(b).split()
+    row = list(range(len(y) + 1))
+    for i, p in enumerate(x, 1):
+        previous, row[0] = row[:], i
+        for j, q in enumerate(y, 1):
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (p != q))
+    return row[-1]
+
+
+def near_miss_weights(words: tuple[str, ...], keywords: tuple[str, ...], factor: float) -> np.ndarray:
+    """How often each of ``words`` is drawn: ``factor`` times as often when one phone from a keyword ("light" and
+    "right"), its square root when two, so that the model hears the words it would take for keywords."""
+    distance = np.array([min(phone_distance(w, k) for k in keywords) for w in words])
+    weights = np.where(distance <= 1, factor, np.where(distance == 2, np.sqrt(factor), 1.0))
+    return weights / weights.sum()
 
 
 def _noise_tensors(recording: np.ndarray) -> Tensor:
@@ -171,24 +252,36 @@ def _noise_tensors(recording: np.ndarray) -> Tensor:
 
 
 @lru_cache(maxsize=8)
-def _keyword_clips(which: str, count: int, classes: str, snr_db: tuple[float, float], seed: int) -> KeywordClips:
+def _keyword_clips(which: str, count: int, classes: str, snr_db: tuple[float, float], seed: int,
+                   context: float = CONTEXT, unknown_share: float = UNKNOWN_SHARE,
+                   near_misses: float = NEAR_MISSES) -> KeywordClips:
     stream = _STREAMS[which]
     rng = np.random.default_rng([seed, stream])
     speakers = synth.sample_speakers(_SPEAKERS[which], np.random.default_rng([seed, stream, 1]))
-    others = list(synth.OTHER_WORDS)
     if classes == "commands":
-        labels = rng.integers(0, len(KEYWORD_CLASSES), count).tolist()
+        share = np.full(len(KEYWORD_CLASSES), (1 - unknown_share) / (len(KEYWORD_CLASSES) - 1))
+        share[KEYWORD_CLASSES.index(UNKNOWN)] = unknown_share
+        labels = rng.choice(len(KEYWORD_CLASSES), count, p=share).tolist()
+        unknown_weights = near_miss_weights(UNKNOWN_WORDS, tuple(synth.COMMANDS), near_misses)
         words: list[str | None] = []
         for label in labels:
             name = KEYWORD_CLASSES[label]
             if name == UNKNOWN:
-                name = others[int(rng.integers(len(others)))]
+                name = UNKNOWN_WORDS[int(rng.choice(len(UNKNOWN_WORDS), p=unknown_weights))]
             words.append(None if name == SILENCE else name)
+        neighbours = UNKNOWN_WORDS
     else:
         labels = rng.integers(0, len(synth.WORDS), count).tolist()
         words = [list(synth.WORDS)[label] for label in labels]
+        neighbours = tuple(synth.PHRASE_WORDS)
     chosen = [speakers[i] for i in rng.integers(0, len(speakers), count)]
-    return KeywordClips(words, labels, chosen, seed, stream, snr_db)
+    # Its own generator, so that the clips' words and speakers do not depend on ``context``.
+    draw = np.random.default_rng([seed, stream, 2])
+    sides = np.where(draw.random(count) < context, draw.integers(1, 4, count), 0)  # 1 before, 2 after, 3 both
+    picks = draw.integers(0, len(neighbours), (count, 2))
+    around = [(neighbours[b] if side & 1 else None, neighbours[a] if side & 2 else None)
+              for side, (b, a) in zip(sides.tolist(), picks.tolist())]
+    return KeywordClips(words, labels, chosen, seed, stream, snr_db, around)
 
 
 class Utterances(Dataset):

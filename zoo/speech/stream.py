@@ -143,6 +143,7 @@ class LongAudio:
     wake_word: str
     events: list[tuple[float, float]]
     commands: list[dict[str, Any]]  # commands said after a wake word: span, words (for the assistant's sample)
+    said: list[tuple[float, float, str]]  # every word said: start, end (seconds), the word
 
     @property
     def hours(self) -> float:
@@ -195,7 +196,7 @@ def wake_stream(minutes: float, wake_word: str, seed: int = 0, wake_every_s: tup
         planned += 0.4 * len(words) + pause
     rendered = iter(_render([(w, s) for words, s, _, _ in plan for w in words], seed * 7 + 5))
     wave = np.zeros(total, dtype=np.float32)
-    events, said_commands = [], []
+    events, said_commands, said = [], [], []
     position = int(rng.uniform(1.0, 3.0) * rate)
     for words, speaker, intent, pause in plan:
         pieces = [next(rendered) for _ in words]
@@ -205,9 +206,10 @@ def wake_stream(minutes: float, wake_word: str, seed: int = 0, wake_every_s: tup
             break
         gain = rng.uniform(0.3, 1.0)
         spans = []
-        for piece, gap in zip(pieces, gaps):
+        for word, piece, gap in zip(words, pieces, gaps):
             wave[position : position + len(piece)] += piece.astype(np.float32) * (gain / 32767)
             spans.append((position / rate, (position + len(piece)) / rate))
+            said.append((*spans[-1], word))
             position += len(piece) + gap
         if intent:
             events.append(spans[0])
@@ -225,7 +227,7 @@ def wake_stream(minutes: float, wake_word: str, seed: int = 0, wake_every_s: tup
         level = 0.1 * 0.6 * 10 ** (-rng.uniform(*snr_db) / 20)
         piece = recording[offset : offset + min(segment, total - start)]
         bed[start : start + len(piece)] = piece * level
-    return LongAudio(torch.from_numpy(np.clip(wave + bed, -1, 1)), rate, wake_word, events, said_commands)
+    return LongAudio(torch.from_numpy(np.clip(wave + bed, -1, 1)), rate, wake_word, events, said_commands, said)
 
 
 class StreamWindows(Dataset):
