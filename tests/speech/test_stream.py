@@ -80,7 +80,7 @@ def test_predict_stream_finds_the_wake_words_at_their_offsets(wake_run: Path, tm
     out = run_zoo("predict", "--checkpoint", str(wake_run), "--stream", str(path), "--threshold", "0.5",
                   "--json").stdout
     [record] = [json.loads(line) for line in out.splitlines()]
-    assert record["input"] == str(path) and record["wake_word"] == "right"
+    assert record["input"] == str(path) and record["wake_word"] == embedded.WAKE_WORD
     times = [d["time"] for d in record["detections"]]
     # Each one-second clip holds the word somewhere inside: a detection lies in [offset, offset + 1] give or take.
     near = lambda t, at: at - stream.TOLERANCE_S <= t <= at + 1 + stream.TOLERANCE_S  # noqa: E731
@@ -88,7 +88,7 @@ def test_predict_stream_finds_the_wake_words_at_their_offsets(wake_run: Path, tm
     # a model trained for seconds misses some: at least two of the three
     assert sum(any(near(t, at) for t in times) for at in offsets) >= 2, (offsets, times)
     text = run_zoo("predict", "--checkpoint", str(wake_run), "--stream", str(path), "--threshold", "0.999999")
-    assert text.stdout.strip() == f"{path}: 'right' not heard"
+    assert text.stdout.strip() == f"{path}: {embedded.WAKE_WORD!r} not heard"
     unknown = run_zoo("predict", "--checkpoint", str(wake_run), "--stream", "--wake-word", "marvin", str(path),
                       check=False)
     assert unknown.returncode == 2 and "wake word 'marvin' is not a class" in unknown.stderr

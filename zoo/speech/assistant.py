@@ -28,7 +28,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("inputs", nargs="+", metavar="RECORDING", help="long recordings (WAV, FLAC, ...)")
     parser.add_argument("--wake", required=True, help="a keyword model's run or checkpoint (listens for the wake word)")
     parser.add_argument("--intent", required=True, help="a spoken-intent model's run or checkpoint")
-    parser.add_argument("--wake-word", default="", help="the keyword class to listen for (default: 'right', the "
+    parser.add_argument("--wake-word", default="", help="the keyword class to listen for (default: 'stop', the "
                         "embedded sets' wake word)")
     parser.add_argument("--threshold", type=float, default=0.8, help="smoothed wake-word probability that fires")
     parser.add_argument("--max-command-s", type=float, default=5.0, help="longest command after the wake word")
@@ -95,6 +95,9 @@ def assistant(wake: str, intent: str, inputs: list[str], wake_word: str = "", th
 
 
 HIGH, LOW = 0.5, 0.35
+# Silences of at most this many 10 ms frames lie inside a word (the closure of a stop, as between the s and t of
+# "stop"); the pause a command needs after the wake word is longer (0.1 s at least).
+INSIDE_WORD_GAP = 7
 
 
 def _speech(level: Any, high: float, low: float) -> list[bool]:
@@ -145,8 +148,8 @@ def command_span(wave: Any, rate: int, heard_s: float, max_command_s: float, pau
         return 0, 0
     level = 10 * torch.log10(frames.square().mean(dim=1) + 1e-10)
     floor, peak = torch.quantile(level, 0.1).item(), torch.quantile(level, 0.99).item()
-    runs = _words(_runs(_speech(level, floor + HIGH * (peak - floor), floor + LOW * (peak - floor)), join=4,
-                        shortest=4))
+    runs = _words(_runs(_speech(level, floor + HIGH * (peak - floor), floor + LOW * (peak - floor)),
+                        join=INSIDE_WORD_GAP, shortest=4))
     heard = (heard_s * rate - first) / frame
     near = [i for i, (s, e) in enumerate(runs) if s <= heard + 50 and e >= heard - 50]
     if not near:

@@ -50,7 +50,10 @@ CONTEXT = 0.5  # share of word clips cut from running speech
 UNKNOWN_SHARE = 1 / 12  # share of clips that are ``_unknown_`` (12 classes: as often as each other class)
 NEAR_MISSES = 1.0  # how much more often an unknown word one phone from a command is said (two phones: its root)
 _GAP_S = (0.0, 0.2)  # between a word and its neighbours
-WAKE_WORD = "right"  # the wake word of the long-audio split; a command, so the default 12-class model knows it
+# The wake word of the long-audio split: a class of the default 12-class model, and the one farthest from every other
+# word the stream says (two phones from "start", three from any other), as wake words are chosen; "right" is one phone
+# from "light", which most commands say (docs/speech.md).
+WAKE_WORD = "stop"
 
 
 def _check_split(split: str, name: str, stream: bool = False) -> str:

@@ -251,7 +251,7 @@ class KeywordPredictOptions:
     stream: bool = field(default=False, metadata={"help": "slide the model over long recordings and print when the "
                                                           "wake word was heard"})
     wake_word: str = field(default="", metadata={"help": "the class to listen for with --stream (default: the "
-                                                         "embedded long-audio split's, 'right')"})
+                                                         "embedded long-audio split's, 'stop')"})
     threshold: float = field(default=StreamSettings.threshold, metadata={"help": "smoothed probability that fires"})
     smoothing_ms: float = field(default=StreamSettings.smoothing_ms, metadata={"help": "probabilities averaged over"})
     refractory_ms: float = field(default=StreamSettings.refractory_ms,
