@@ -134,7 +134,7 @@ def build(
     ``defaults`` are the arguments the data implies (``num_classes``...); ``None`` builds the weights' own model."""
     from zoo import registry
     from zoo.hub.download import fetch
-    from zoo.task import call_with_args
+    from zoo.builders import call_with_args
 
     model_entry = registry.get_model_entry(task, name)
     builder = registry.load_object(model_entry.builder)

@@ -9,7 +9,6 @@ all look the same from the loop.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,8 @@ from torch.utils.data import Dataset
 
 from zoo import registry
 from zoo.config import RunConfig, _build
-from zoo.errors import ConfigError, ZooError
+from zoo.builders import call_with_args  # noqa: F401  (re-exported: the Tasks call it from here)
+from zoo.errors import ConfigError
 
 
 @dataclass
@@ -173,36 +173,6 @@ def run_predict(
 
             raise UnknownNameError("predict option", name, valid, where=f"for task {task.config.task!r}")
     return task.predict(model, inputs, info, device, options=_build(task.PredictOptions, options, ""))
-
-
-def call_with_args(
-    function: Callable[..., Any], args: dict[str, Any], defaults: dict[str, Any], section: str, location: str
-) -> Any:
-    """Call ``function(**defaults, **args)``, keeping only defaults it accepts; unknown ``args`` list the valid ones."""
-    parameters = inspect.signature(function).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
-    valid = [name for name, p in parameters.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-    unknown = [key for key in args if key not in parameters and not takes_any]
-    if unknown:
-        from zoo.errors import UnknownNameError
-
-        raise ConfigError(str(UnknownNameError("argument", unknown[0], valid, where=f"in {section} for {location}")))
-    kwargs = {k: v for k, v in defaults.items() if k in parameters or takes_any}
-    kwargs.update(args)
-    try:
-        inspect.signature(function).bind(**kwargs)
-    except TypeError as error:
-        raise ConfigError(f"{section} do not fit {location}: {error}") from error
-    try:
-        return function(**kwargs)
-    except (ValueError, TypeError, ZeroDivisionError, RuntimeError) as error:
-        if isinstance(error, ZooError):
-            raise
-        # A value the builder or loader cannot use (a width of 0, a negative count): say which section to check.
-        given = ", ".join(f"{k}={v!r}" for k, v in args.items()) or "its defaults"
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise ConfigError(f"{location} cannot be built with {section} {given}: {first} "
-                          f"(check the values of {section})") from error
 
 
 def load_task(config: RunConfig, saved_info: dict[str, Any] | None = None) -> Task:
