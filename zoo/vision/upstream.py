@@ -12,7 +12,7 @@ from zoo.upstream import (
     label_set_name,
     on_meta,
     shapes,
-    torchvision_file,
+    torchvision_entry,
 )
 
 # zoo vision model -> torchvision builders whose weights may fit it, the first one's DEFAULT being the zoo default.
@@ -47,7 +47,6 @@ def torchvision_classifiers(models: set[str]) -> tuple[list[dict[str, Any]], dic
 def _torchvision_entry(
     zoo_model: str, builder_name: str, weights: Any, default: bool, variant_in_tag: bool
 ) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
-    import torchvision
     from torchvision import models as tvm
 
     meta = weights.meta
@@ -64,24 +63,11 @@ def _torchvision_entry(
 
     label_set = label_set_name(builder_name, weights)
     variant = builder_name.removeprefix(f"{zoo_model}_") + "_" if variant_in_tag else ""
-    entry = {
-        "name": f"vision/{zoo_model}.{variant}{weights.name.lower()}",
-        **torchvision_file(weights),
-        "builder_args": builder_args,
-        "head": list(find_head(ours, num_classes)),
-        "params": meta["num_params"],
-        "metrics": classification_metrics(meta),
-        "preprocessing": classification_preprocessing(weights),
-        "labels": label_set,
-        "license": meta.get("license", TORCHVISION_LICENSE),
-        "recipe": meta.get("recipe", ""),
-        "library": f"torchvision {torchvision.__version__.split('+')[0]} ({builder_name}, {weights})",
-        "default": default,
-        "description": " ".join(meta.get("_docs", "").split())
-        + f" Upstream file about {meta['_file_size']:.1f} MiB; its full sha256 is not published, so zoo checks the"
-        " prefix in its name, as torchvision does.",
-    }
-    kept = {k: v for k, v in entry.items() if v not in ("", [], {}, False)}
+    kept = torchvision_entry(
+        f"vision/{zoo_model}.{variant}{weights.name.lower()}", weights, builder_name, label_set, default,
+        TORCHVISION_LICENSE, builder_args=builder_args, head=list(find_head(ours, num_classes)),
+        metrics=classification_metrics(meta), preprocessing=classification_preprocessing(weights),
+    )
     return kept, {label_set: list(meta["categories"])}
 
 

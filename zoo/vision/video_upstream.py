@@ -14,7 +14,7 @@ import inspect
 import re
 from typing import Any
 
-from zoo.upstream import classification_metrics, on_meta, shapes, torchvision_file
+from zoo.upstream import classification_metrics, on_meta, shapes, torchvision_entry
 
 LABEL_SETS = {"Kinetics-400": "kinetics-400"}
 TORCHVISION_VIDEO: dict[str, tuple[str, ...]] = {
@@ -61,7 +61,6 @@ def video_preprocessing(weights: Any) -> dict[str, Any]:
 
 
 def _entry(zoo_model: str, builder_name: str, weights: Any, default: bool) -> dict[str, Any] | None:
-    import torchvision
     from torchvision import models as tvm
 
     from zoo import registry
@@ -80,21 +79,9 @@ def _entry(zoo_model: str, builder_name: str, weights: Any, default: bool) -> di
     other = shapes(on_meta(lambda: build(**{**builder_args, "num_classes": 2})))
     head = sorted({k.rsplit(".", 1)[0] + "." for k, v in shapes(ours).items() if other.get(k) != v})
     scored_on = next(iter(meta.get("_metrics", {})), "")
-    entry = {
-        "name": f"vision/{zoo_model}.{weights.name.lower()}",
-        **torchvision_file(weights),
-        "builder_args": builder_args,
-        "head": head,
-        "params": meta["num_params"],
-        "metrics": classification_metrics(meta),
-        "preprocessing": video_preprocessing(weights),
-        "labels": LABEL_SETS.get(scored_on, f"{builder_name}-{weights.name}".lower()),
-        "license": meta.get("license", LICENSE),
-        "recipe": meta.get("recipe", ""),
-        "library": f"torchvision {torchvision.__version__.split('+')[0]} ({builder_name}, {weights})",
-        "default": default,
-        "description": " ".join(meta.get("_docs", "").split())
-        + f" Upstream file about {meta['_file_size']:.1f} MiB; its full sha256 is not published, so zoo checks the"
-        " prefix in its name, as torchvision does.",
-    }
-    return {k: v for k, v in entry.items() if v not in ("", [], {}, False)}
+    return torchvision_entry(
+        f"vision/{zoo_model}.{weights.name.lower()}", weights, builder_name,
+        LABEL_SETS.get(scored_on, f"{builder_name}-{weights.name}".lower()), default, LICENSE,
+        builder_args=builder_args, head=head, metrics=classification_metrics(meta),
+        preprocessing=video_preprocessing(weights),
+    )
