@@ -2,9 +2,10 @@
 
 Each dialogue draws a world of three groups of objects in a row, e.g. "There are 4 red balls, 2 blue cubes and 7
 green cones, from left to right." The first user turn states the world and asks a question; the later turns ask
-more. Questions are about counts ("How many cubes are there?" 2), colours ("What colour are the cones?" green),
-positions ("What is in the middle?" the cubes), arithmetic on the counts ("How many balls and cones are there?" 11)
-and unit conversions ("How many centimetres are in 47 metres?" 4700).
+more. Questions are about counts ("How many cubes are there?" "The cubes number 2."), colours ("What colour are the
+cones?" "The cones are green."), positions ("What is in the middle?" "In the middle are the cubes."), arithmetic on
+the counts ("How many balls and cones are there?" "The balls and cones number 11.") and unit conversions ("How many
+centimetres are in 47 metres?" "4700").
 
 Nothing can be memorised: every validation dialogue is about a world drawn for it (none equals a training
 dialogue), and conversions in validation use numbers that training never converts (:func:`held_out`). A model has
@@ -54,17 +55,20 @@ def describe(world: list[tuple[int, str, str]]) -> str:
 
 
 def _question(rng: random.Random, world: list[tuple[int, str, str]], kind: str, split: str) -> tuple[str, str]:
+    """A question and its answer. Answers about the world name their subject first ("The cubes are blue."), as a
+    person answers, so the answer is written right after the words that say where in the world to look."""
     i, j = rng.sample(range(GROUPS), 2)
     (n, colour, shape), (m, _, other) = world[i], world[j]
     if kind == "count":
-        return f"How many {_plural(shape)} are there?", str(n)
+        return f"How many {_plural(shape)} are there?", f"The {_plural(shape)} number {n}."
     if kind == "colour":
-        return f"What colour are the {_plural(shape)}?", colour
+        return f"What colour are the {_plural(shape)}?", f"The {_plural(shape)} are {colour}."
     if kind == "position":
         place = rng.randrange(GROUPS)
-        return f"What is {PLACES[place]}?", f"the {_plural(world[place][2])}"
+        return f"What is {PLACES[place]}?", f"{PLACES[place].capitalize()} are the {_plural(world[place][2])}."
     if kind == "sum":
-        return f"How many {_plural(shape)} and {_plural(other)} are there?", str(n + m)
+        return f"How many {_plural(shape)} and {_plural(other)} are there?", f"The {_plural(shape)} and " \
+            f"{_plural(other)} number {n + m}."
     small, big, zeros = rng.choice(UNITS)
     numbers = [k for k in range(1, 100) if held_out(k) == (split != "train")]
     number = rng.choice(numbers)
