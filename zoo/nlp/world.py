@@ -59,16 +59,16 @@ def _question(rng: random.Random, world: list[tuple[int, str, str]], kind: str, 
     person answers, so the answer is written right after the words that say where in the world to look."""
     i, j = rng.sample(range(GROUPS), 2)
     (n, colour, shape), (m, _, other) = world[i], world[j]
+    shapes, others = _plural(shape), _plural(other)
     if kind == "count":
-        return f"How many {_plural(shape)} are there?", f"The {_plural(shape)} number {n}."
+        return f"How many {shapes} are there?", f"The {shapes} number {n}."
     if kind == "colour":
-        return f"What colour are the {_plural(shape)}?", f"The {_plural(shape)} are {colour}."
+        return f"What colour are the {shapes}?", f"The {shapes} are {colour}."
     if kind == "position":
         place = rng.randrange(GROUPS)
         return f"What is {PLACES[place]}?", f"{PLACES[place].capitalize()} are the {_plural(world[place][2])}."
     if kind == "sum":
-        return f"How many {_plural(shape)} and {_plural(other)} are there?", f"The {_plural(shape)} and " \
-            f"{_plural(other)} number {n + m}."
+        return f"How many {shapes} and {others} are there?", f"The {shapes} and {others} number {n + m}."
     small, big, zeros = rng.choice(UNITS)
     numbers = [k for k in range(1, 100) if held_out(k) == (split != "train")]
     number = rng.choice(numbers)
