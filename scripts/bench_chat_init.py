@@ -2,12 +2,18 @@
 
     python scripts/bench_chat_init.py                   # both starts at three learning rates, 1,000 steps
     python scripts/bench_chat_init.py --steps 600 --lr 0.0005 0.002
+    python scripts/bench_chat_init.py --gap 1 --steps 2000 --lr 0.001    # a word between the key and its value
+    python scripts/bench_chat_init.py --prefix 100 --steps 2000 --lr 0.001   # 100 tokens of text before the pairs
 
 The task is multi-query associative recall, the core of every lookup the chat recipe's questions ask: a sequence
 states three key-value pairs ("k3 v5 k1 v0 k4 v2"), then asks keys back ("k1 ?"), and the model is scored on the
 value it predicts. Keys and values are drawn fresh for every sequence, so nothing can be memorised and chance is
 one in three among the values shown. Printed per setting: accuracy on 256 fresh sequences every 100 steps, and the
 first step at which it passed 0.95. Batches of 8 sequences, AdamW betas (0.9, 0.95), one thread, as in the recipe.
+
+Two options add, one at a time, what the world dialogues have around each lookup. ``--gap N`` writes N tokens
+between the asked key and its value ("k1 = ?"), as "are" stands between "cubes" and "blue" in "The cubes are blue.".
+``--prefix N`` puts N random tokens of other text before the pairs, as a dialogue has about 140 tokens.
 """
 
 from __future__ import annotations
@@ -25,32 +31,38 @@ if TYPE_CHECKING:
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 KEYS, VALUES, PAIRS, QUERIES = 6, 7, 3, 4
+SEPARATOR, GAP, TEXT = KEYS + VALUES, KEYS + VALUES + 1, KEYS + VALUES + 2  # TEXT: the first of 20 other tokens
+VOCAB = TEXT + 20
 SETTINGS = {
     "zoo (untied, embeddings std 1)": {"tie_embeddings": False, "embedding_std": 1.0},
     "tied, embeddings std 0.088": {"tie_embeddings": True, "embedding_std": None},
 }
 
 
-def sequences(rng: random.Random, count: int) -> tuple["torch.Tensor", "torch.Tensor"]:
-    """Token ids and targets (-100 where nothing is scored): pairs, a separator, then queries answered."""
+def sequences(
+    rng: random.Random, count: int, gap: int = 0, prefix: int = 0
+) -> tuple["torch.Tensor", "torch.Tensor"]:
+    """Token ids and targets (-100 where nothing is scored): other text, pairs, a separator, then queries answered."""
     import torch
 
-    separator = KEYS + VALUES
     inputs, targets = [], []
     for _ in range(count):
         keys, values = rng.sample(range(KEYS), PAIRS), rng.sample(range(VALUES), PAIRS)
-        ids = [token for key, value in zip(keys, values) for token in (key, KEYS + value)] + [separator]
+        ids = [TEXT + rng.randrange(20) for _ in range(prefix)]
+        ids += [token for key, value in zip(keys, values) for token in (key, KEYS + value)] + [SEPARATOR]
         scored = [-100] * len(ids)
         for _ in range(QUERIES):
             i = rng.randrange(PAIRS)
-            ids += [keys[i], KEYS + values[i]]
-            scored += [-100, KEYS + values[i]]
+            ids += [keys[i], *[GAP] * gap, KEYS + values[i]]
+            scored += [-100] * (1 + gap) + [KEYS + values[i]]
         inputs.append(ids)
         targets.append(scored)
     return torch.tensor(inputs), torch.tensor(targets)
 
 
-def learn(steps: int, lr: float, model_args: dict, every: int = 100) -> list[tuple[int, float]]:
+def learn(
+    steps: int, lr: float, model_args: dict, every: int = 100, gap: int = 0, prefix: int = 0
+) -> list[tuple[int, float]]:
     import torch
     import torch.nn.functional as F
 
@@ -58,12 +70,12 @@ def learn(steps: int, lr: float, model_args: dict, every: int = 100) -> list[tup
 
     torch.manual_seed(0)
     rng = random.Random(0)
-    vocab = KEYS + VALUES + 1
-    model = llama_tiny(vocab_size=vocab, max_length=64, **model_args)
+    vocab = VOCAB
+    model = llama_tiny(vocab_size=vocab, max_length=PAIRS * 2 + 1 + QUERIES * (2 + gap) + prefix, **model_args)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.01)
     curve = []
     for step in range(1, steps + 1):
-        ids, targets = sequences(rng, 8)
+        ids, targets = sequences(rng, 8, gap, prefix)
         logits = model(input_ids=ids).logits[:, :-1]
         loss = F.cross_entropy(logits.reshape(-1, vocab), targets[:, 1:].reshape(-1), ignore_index=-100)
         optimizer.zero_grad()
@@ -72,7 +84,7 @@ def learn(steps: int, lr: float, model_args: dict, every: int = 100) -> list[tup
         optimizer.step()
         if step % every == 0:
             with torch.no_grad():
-                ids, targets = sequences(rng, 256)
+                ids, targets = sequences(rng, 256, gap, prefix)
                 predicted = model(input_ids=ids).logits[:, :-1].argmax(-1)
                 scored = targets[:, 1:] != -100
                 curve.append((step, (predicted[scored] == targets[:, 1:][scored]).float().mean().item()))
@@ -83,15 +95,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--lr", type=float, nargs="+", default=[0.0005, 0.001, 0.002])
+    parser.add_argument("--gap", type=int, default=0, help="tokens between an asked key and its value")
+    parser.add_argument("--prefix", type=int, default=0, help="random tokens before the pairs")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
+    print(f"gap {args.gap}, prefix {args.prefix}")
     print(f"{'setting':<32} {'lr':>7} {'step at 0.95':>12} {'final':>6}  curve (every 100 steps)   time")
     for name, model_args in SETTINGS.items():
         for lr in args.lr:
             start = time.time()
-            curve = learn(args.steps, lr, model_args)
+            curve = learn(args.steps, lr, model_args, gap=args.gap, prefix=args.prefix)
             passed = next((step for step, accuracy in curve if accuracy >= 0.95), None)
             shown = " ".join(f"{accuracy:.2f}" for _, accuracy in curve)
             print(f"{name:<32} {lr:>7} {passed if passed else '-':>12} {curve[-1][1]:>6.3f}  {shown}  "

@@ -28,6 +28,18 @@ def test_recall_sequences_score_only_the_values_asked_back(bench) -> None:
     assert bool((ids[:, 2 * bench.PAIRS] == bench.KEYS + bench.VALUES).all())  # then the separator
 
 
+def test_gap_and_prefix_put_other_tokens_where_the_dialogues_have_them(bench) -> None:
+    import random
+
+    ids, targets = bench.sequences(random.Random(0), 2, gap=1, prefix=5)
+    assert bool((ids[:, :5] >= bench.TEXT).all())  # other text first
+    assert bool((ids[:, 5 + 2 * bench.PAIRS] == bench.SEPARATOR).all())
+    scored = (targets[:, 1:] != -100).nonzero().tolist()
+    for row, column in scored:  # each value asked back comes after its key and one gap token
+        assert int(ids[row, column]) == bench.GAP and int(ids[row, column - 1]) < bench.KEYS
+    assert ids.shape[1] == 5 + 2 * bench.PAIRS + 1 + bench.QUERIES * 3
+
+
 def test_default_llama_tiny_learns_the_lookup_in_300_steps(bench) -> None:
     """The old start (tied embeddings at std 0.088) stays at chance, about 0.33, at this learning rate."""
     curve = bench.learn(300, 0.001, {})
