@@ -31,8 +31,9 @@ if TYPE_CHECKING:
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 KEYS, VALUES, PAIRS, QUERIES = 6, 7, 3, 4
-SEPARATOR, GAP, TEXT = KEYS + VALUES, KEYS + VALUES + 1, KEYS + VALUES + 2  # TEXT: the first of 20 other tokens
-VOCAB = TEXT + 20
+TEXT_TOKENS = 20  # kinds of other text (--prefix)
+SEPARATOR, GAP, TEXT = KEYS + VALUES, KEYS + VALUES + 1, KEYS + VALUES + 2  # TEXT: the first text token
+VOCAB = TEXT + TEXT_TOKENS
 SETTINGS = {
     "zoo (untied, embeddings std 1)": {"tie_embeddings": False, "embedding_std": 1.0},
     "tied, embeddings std 0.088": {"tie_embeddings": True, "embedding_std": None},
@@ -48,7 +49,7 @@ def sequences(
     inputs, targets = [], []
     for _ in range(count):
         keys, values = rng.sample(range(KEYS), PAIRS), rng.sample(range(VALUES), PAIRS)
-        ids = [TEXT + rng.randrange(20) for _ in range(prefix)]
+        ids = [TEXT + rng.randrange(TEXT_TOKENS) for _ in range(prefix)]
         ids += [token for key, value in zip(keys, values) for token in (key, KEYS + value)] + [SEPARATOR]
         scored = [-100] * len(ids)
         for _ in range(QUERIES):
@@ -70,14 +71,13 @@ def learn(
 
     torch.manual_seed(0)
     rng = random.Random(0)
-    vocab = VOCAB
-    model = llama_tiny(vocab_size=vocab, max_length=PAIRS * 2 + 1 + QUERIES * (2 + gap) + prefix, **model_args)
+    model = llama_tiny(vocab_size=VOCAB, max_length=PAIRS * 2 + 1 + QUERIES * (2 + gap) + prefix, **model_args)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.01)
     curve = []
     for step in range(1, steps + 1):
         ids, targets = sequences(rng, 8, gap, prefix)
         logits = model(input_ids=ids).logits[:, :-1]
-        loss = F.cross_entropy(logits.reshape(-1, vocab), targets[:, 1:].reshape(-1), ignore_index=-100)
+        loss = F.cross_entropy(logits.reshape(-1, VOCAB), targets[:, 1:].reshape(-1), ignore_index=-100)
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
