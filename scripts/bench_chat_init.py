@@ -1,6 +1,6 @@
-"""How fast ``llama_tiny`` learns to look a value up in its context, per initialisation and learning rate.
+"""How fast ``llama_tiny`` learns to look a value up in its context, per start, input and learning rate.
 
-    python scripts/bench_chat_init.py                   # both starts at three learning rates, 1,000 steps
+    python scripts/bench_chat_init.py                   # three settings at three learning rates, 1,000 steps
     python scripts/bench_chat_init.py --steps 600 --lr 0.0005 0.002
     python scripts/bench_chat_init.py --gap 1 --steps 2000 --lr 0.001    # a word between the key and its value
     python scripts/bench_chat_init.py --prefix 100 --steps 2000 --lr 0.001   # 100 tokens of text before the pairs
@@ -33,10 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 KEYS, VALUES, PAIRS, QUERIES = 6, 7, 3, 4
 TEXT_TOKENS = 20  # kinds of other text (--prefix)
 SEPARATOR, GAP, TEXT = KEYS + VALUES, KEYS + VALUES + 1, KEYS + VALUES + 2  # TEXT: the first text token
-VOCAB = TEXT + TEXT_TOKENS
+PAD = TEXT + TEXT_TOKENS  # what a position before the sequence's start reads as its preceding tokens
+VOCAB = PAD + 1
 SETTINGS = {
-    "zoo (untied, embeddings std 1)": {"tie_embeddings": False, "embedding_std": 1.0},
-    "tied, embeddings std 0.088": {"tie_embeddings": True, "embedding_std": None},
+    "zoo (2 preceding tokens)": {},
+    "no preceding tokens": {"preceding_tokens": 0},
+    "no preceding, tied, std 0.088": {"preceding_tokens": 0, "tie_embeddings": True, "embedding_std": None},
 }
 
 
@@ -71,7 +73,8 @@ def learn(
 
     torch.manual_seed(0)
     rng = random.Random(0)
-    model = llama_tiny(vocab_size=VOCAB, max_length=PAIRS * 2 + 1 + QUERIES * (2 + gap) + prefix, **model_args)
+    length = PAIRS * 2 + 1 + QUERIES * (2 + gap) + prefix
+    model = llama_tiny(vocab_size=VOCAB, pad_token_id=PAD, max_length=length, **model_args)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.95), weight_decay=0.01)
     curve = []
     for step in range(1, steps + 1):

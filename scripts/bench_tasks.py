@@ -3,6 +3,7 @@
     python scripts/bench_tasks.py                       # every task's default recipe and the other documented ones
     python scripts/bench_tasks.py --task vision nlp     # only these tasks
     python scripts/bench_tasks.py --write docs/results.json   # also record the figures (read by model_table.py)
+    python scripts/bench_tasks.py --recipe nlp/llama_tiny_world --keep runs/bench   # keep the runs to inspect
 
 Each recipe runs as the command on its first line (``python -m zoo.train --task T ...``) in a fresh process, and
 is held to the ``target:`` section it states (metric, threshold, budget). Printed per recipe:
@@ -14,6 +15,7 @@ Figures depend on the machine and on what else runs on it: the load average is p
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -105,6 +107,8 @@ def main() -> int:
     parser.add_argument("--task", nargs="*", help="only these tasks")
     parser.add_argument("--recipe", nargs="*", help="only these recipes, e.g. vision/small_cnn_shapes")
     parser.add_argument("--write", type=Path, help="merge the figures into this JSON file (e.g. docs/results.json)")
+    parser.add_argument("--keep", type=Path, help="write the runs into this directory and keep them (default: a "
+                        "temporary one)")
     parser.add_argument("--shared-data", type=Path, default=REPO.parent / "shared" / "data",
                         help="real files for the own-data recipes (default ../shared/data)")
     args = parser.parse_args()
@@ -117,7 +121,9 @@ def main() -> int:
     print(f"machine: {machine}")
     print(f"{'recipe':<36} {'metric':<12} {'value':>7} {'target':>7} {'to target':>10} {'wall':>8} {'budget':>7} load")
     results = []
-    with tempfile.TemporaryDirectory() as work:
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+    with contextlib.nullcontext(str(args.keep)) if args.keep else tempfile.TemporaryDirectory() as work:
         for name in names:
             result = run(name, Path(work), args.shared_data if args.shared_data.is_dir() else None)
             results.append(result)

