@@ -9,11 +9,14 @@ The task is multi-query associative recall, the core of every lookup the chat re
 states three key-value pairs ("k3 v5 k1 v0 k4 v2"), then asks keys back ("k1 ?"), and the model is scored on the
 value it predicts. Keys and values are drawn fresh for every sequence, so nothing can be memorised and chance is
 one in three among the values shown. Printed per setting: accuracy on 256 fresh sequences every 100 steps, and the
-first step at which it passed 0.95. Batches of 8 sequences, AdamW betas (0.9, 0.95), one thread, as in the recipe.
+first step at which it passed 0.95. Batches of 8 sequences, AdamW betas (0.9, 0.95), one thread. The settings:
+zoo's ``llama_tiny`` (reading the two tokens before each position), the same without them, and that plain Llama
+with the older start (embeddings tied to the output layer, std 0.088).
 
 Two options add, one at a time, what the world dialogues have around each lookup. ``--gap N`` writes N tokens
 between the asked key and its value ("k1 = ?"), as "are" stands between "cubes" and "blue" in "The cubes are blue.".
-``--prefix N`` puts N random tokens of other text before the pairs, as a dialogue has about 140 tokens.
+``--prefix N`` puts N random tokens of other text before the pairs, as a dialogue has about 140 tokens. With
+either, at lr 0.001, zoo's setting is exact within 300 steps and the plain Llama stays at chance for 1,000.
 """
 
 from __future__ import annotations
