@@ -150,13 +150,22 @@ def encode(
     batch = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
     out = []
     for ids, offsets, turn_spans in zip(batch["input_ids"], batch["offset_mapping"], spans):
-        if loss_on == "all":
-            labels = list(ids)
-        else:
-            labels = [token if any(s < end and e > start for start, end in turn_spans) else IGNORE
-                      for token, (s, e) in zip(ids, offsets)]
+        labels = list(ids) if loss_on == "all" else _assistant_labels(ids, offsets, turn_spans)
         out.append(Encoded(list(ids), labels))
     return out
+
+
+def _assistant_labels(ids: Sequence[int], offsets: Sequence[tuple[int, int]],
+                      spans: Sequence[tuple[int, int]]) -> list[int]:
+    """``ids`` where a token's characters overlap an assistant span, else :data:`IGNORE`: tokens and spans both run
+    left to right, so one pass over each (the spans do not overlap)."""
+    labels, turn = [], 0
+    for token, (start, end) in zip(ids, offsets):
+        while turn < len(spans) and spans[turn][1] <= start:
+            turn += 1
+        learned = turn < len(spans) and spans[turn][0] < end and start < spans[turn][1]
+        labels.append(token if learned else IGNORE)
+    return labels
 
 
 def prompt_ids(tokenizer: Any, messages: Sequence[Message], renderer: Renderer | None = None) -> list[int]:

@@ -94,6 +94,8 @@ def dialogues(
         from zoo.errors import ConfigError
 
         raise ConfigError(f"unknown split {split!r} for dataset 'world'. Valid splits: train, val, test.")
+    if split == "train" and (seed, turns, count) in _TRAIN:
+        return list(_TRAIN[(seed, turns, count)])
     stream = {"train": 0, "val": 1, "test": 2}[split]
     rng = random.Random(f"world-{seed}-{stream}")
     seen: set[str] = set()
@@ -106,6 +108,9 @@ def dialogues(
         if key not in seen:
             seen.add(key)
             out.append(candidate)
+    if split == "train" and count == num_train:
+        _TRAIN.clear()
+        _TRAIN[(seed, turns, count)] = list(out)  # what the validation split must not repeat
     return out
 
 
@@ -119,8 +124,7 @@ _TRAIN: dict[tuple[int, int, int], list[list[Message]]] = {}
 def _cached(seed: int, turns: int, count: int) -> list[list[Message]]:
     """The training dialogues a validation split must not repeat, drawn once per process."""
     if (seed, turns, count) not in _TRAIN:
-        _TRAIN.clear()
-        _TRAIN[(seed, turns, count)] = dialogues("train", count, seed, turns)
+        dialogues("train", count, seed, turns, count)
     return _TRAIN[(seed, turns, count)]
 
 
