@@ -52,9 +52,11 @@ def test_cached_generation_decodes_as_the_model_does_without_a_cache(model) -> N
     assert torch.equal(beams, beams_uncached)
 
 
-def test_preceding_tokens_with_tied_embeddings_is_one_line() -> None:
+def test_bad_preceding_tokens_are_one_line() -> None:
     with pytest.raises(ConfigError, match="needs untied embeddings"):
         llama_tiny(vocab_size=40, tie_embeddings=True)
+    with pytest.raises(ConfigError, match="must be 0 or more"):
+        llama_tiny(vocab_size=40, preceding_tokens=-1)
 
 
 def test_no_preceding_tokens_is_the_plain_llama() -> None:

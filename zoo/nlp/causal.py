@@ -93,6 +93,11 @@ def _llama(
     dropout: float, init_std: float, tie_embeddings: bool = True, embedding_std: float | None = None,
     preceding_tokens: int = 0,
 ) -> nn.Module:
+    if preceding_tokens < 0:
+        raise ConfigError(f"model.args.preceding_tokens must be 0 or more, got {preceding_tokens}")
+    if preceding_tokens and tie_embeddings:
+        raise ConfigError("model.args.preceding_tokens needs untied embeddings: set model.args.tie_embeddings=false "
+                          "or model.args.preceding_tokens=0")
     from transformers import LlamaConfig, LlamaForCausalLM
 
     layers, hidden, heads, kv_heads, intermediate = LLAMA_SIZES[size]
@@ -102,11 +107,6 @@ def _llama(
         attention_dropout=dropout, tie_word_embeddings=tie_embeddings, pad_token_id=pad_token_id, bos_token_id=None,
         eos_token_id=eos_token_id, initializer_range=init_std,
     )
-    if preceding_tokens < 0:
-        raise ConfigError(f"model.args.preceding_tokens must be 0 or more, got {preceding_tokens}")
-    if preceding_tokens and tie_embeddings:
-        raise ConfigError("model.args.preceding_tokens needs untied embeddings: set model.args.tie_embeddings=false "
-                          "or model.args.preceding_tokens=0")
     model = (_preceding_token_llama() if preceding_tokens else LlamaForCausalLM)(config)
     if embedding_std is not None:
         with torch.no_grad():

@@ -163,7 +163,7 @@ def _assistant_labels(ids: Sequence[int], offsets: Sequence[tuple[int, int]],
     for token, (start, end) in zip(ids, offsets):
         while turn < len(spans) and spans[turn][1] <= start:
             turn += 1
-        learned = turn < len(spans) and spans[turn][0] < end and start < spans[turn][1]
+        learned = turn < len(spans) and spans[turn][0] < end  # the span ends after the token starts
         labels.append(token if learned else IGNORE)
     return labels
 
